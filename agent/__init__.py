@@ -1,0 +1,8 @@
+"""The use cases: complete, refactor, diagnose, explain, and the workspace they work on.
+
+Others use only what is named here.
+"""
+
+from .workspace import FileDependencies, Workspace, WorkspaceSettings
+
+__all__ = ["FileDependencies", "Workspace", "WorkspaceSettings"]

@@ -1,0 +1,77 @@
+"""A workspace as the use cases see it: a root folder and its index.
+
+The CLI and the language server reach the index through here, so that agent/ stays the only
+layer that knows how use cases combine the indexer and the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from indexer import DEFAULT_MAX_FILE_SIZE, BuildStats, Index, IndexConfig, StoredDefinition
+
+
+@dataclass(frozen=True)
+class WorkspaceSettings:
+    index_dir: Path | None = None
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    jobs: int | None = None
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FileDependencies:
+    """A file's place in the dependency graph: each import with its targets, and its importers."""
+
+    path: str
+    imports: list[tuple[int, str, tuple[str, ...]]]  # (line, module as written, resolved files)
+    importers: list[tuple[str, int]]  # (importing file, line)
+
+
+class Workspace:
+    """Owns the index of one workspace root."""
+
+    def __init__(self, root: str | Path, settings: WorkspaceSettings | None = None) -> None:
+        settings = settings or WorkspaceSettings()
+        self.root = Path(root).resolve()
+        self.index = Index(
+            self.root,
+            IndexConfig(
+                index_dir=settings.index_dir,
+                max_file_size=settings.max_file_size,
+                jobs=settings.jobs,
+                exclude=settings.exclude,
+            ),
+        )
+
+    def close(self) -> None:
+        self.index.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def build_index(self, progress=None) -> BuildStats:
+        return self.index.build(progress)
+
+    def symbols(self, query: str, limit: int = 50) -> list[StoredDefinition]:
+        return self.index.search(query, limit)
+
+    def dependencies(self, path: str) -> FileDependencies:
+        rel = self.relative(path)
+        grouped: dict[tuple[int, str], set[str]] = {}
+        for row in self.index.imports_of(rel):  # a statement importing several names is one line
+            grouped.setdefault((row.line, row.module), set()).update(row.targets)
+        imports = [(line, module, tuple(sorted(targets))) for (line, module), targets in grouped.items()]
+        importers = sorted({(row.path, row.line) for row in self.index.importers_of(rel)})
+        return FileDependencies(rel, imports, importers)
+
+    def relative(self, path: str) -> str:
+        """A user-given path (absolute, or relative to the root) as a workspace-relative one."""
+        candidate = Path(path)
+        if candidate.is_absolute():
+            return candidate.resolve().relative_to(self.root).as_posix()
+        return candidate.as_posix()

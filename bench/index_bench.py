@@ -1,0 +1,125 @@
+"""Indexing speed on the interpreter's standard library, against raw tree-sitter in the same run.
+
+- cold: full index (definitions, references, imports, resolution, SQLite) with every core, vs a
+  raw single-core tree-sitter parse of exactly the same files; the ratio is index/raw (goal <= 1).
+- edits: 20 edits to open buffers of 50-250 KB files, time until the index reflects each (p50/p95).
+- size of the index on disk and peak memory of this process.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+
+from indexer import Index, IndexConfig
+from indexer.extract import Extractor
+from indexer.languages import language_for_path
+from lsp_server.demo import STDLIB_EXCLUDE
+
+from .report import percentile, print_table, save
+
+EDITS = 20
+EDIT_SIZE_RANGE = (50_000, 250_000)
+
+
+def stdlib_root() -> Path:
+    return Path(sysconfig.get_paths()["stdlib"])
+
+
+def raw_parse_seconds(root: Path, paths: list[str]) -> tuple[float, int]:
+    """One core, tree-sitter parse only: the reference the index is measured against."""
+    extractors: dict[str, Extractor] = {}
+    sources = [(p, (root / p).read_bytes()) for p in paths]
+    started = time.perf_counter()
+    for path, data in sources:
+        spec = language_for_path(path)
+        extractor = extractors.get(spec.name) or extractors.setdefault(spec.name, Extractor(spec))
+        extractor.parse(data)
+    return time.perf_counter() - started, sum(len(data) for _, data in sources)
+
+
+def edit_latencies(index: Index, root: Path) -> list[float]:
+    candidates = sorted(
+        row.path
+        for row in index.store.files().values()
+        if EDIT_SIZE_RANGE[0] <= row.size <= EDIT_SIZE_RANGE[1] and row.path.endswith(".py")
+    )
+    step = max(1, len(candidates) // EDITS)
+    chosen = candidates[::step][:EDITS]
+    latencies = []
+    for number, path in enumerate(chosen):
+        text = (root / path).read_text(encoding="utf-8", errors="replace")
+        index.update(path, text)  # the editor opens the file
+        middle = text.find("\ndef ", len(text) // 2)
+        middle = middle if middle >= 0 else len(text) // 2
+        edited = f"{text[:middle]}\ndef inserted_{number}(value):\n    return value\n{text[middle:]}"
+        started = time.perf_counter()
+        index.update(path, edited)
+        latencies.append(time.perf_counter() - started)
+        assert any(d.definition.name == f"inserted_{number}" for d in index.definitions(path))
+        index.close_buffer(path)
+    return latencies
+
+
+def run() -> dict:
+    root = stdlib_root()
+    cpus = len(os.sched_getaffinity(0))
+    with tempfile.TemporaryDirectory(prefix="wholerepo-bench-") as index_dir:
+        with Index(root, IndexConfig(index_dir=Path(index_dir), exclude=STDLIB_EXCLUDE)) as index:
+            started = time.perf_counter()
+            stats = index.build()
+            index_seconds = time.perf_counter() - started
+            paths = index.store.paths()
+            summary = index.stats()
+            latencies = edit_latencies(index, root)
+    raw_seconds, total_bytes = raw_parse_seconds(root, paths)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures = {
+        "root": str(root),
+        "files": len(paths),
+        "megabytes": round(total_bytes / 1e6, 2),
+        "cores": cpus,
+        "raw_parse_seconds_one_core": round(raw_seconds, 3),
+        "index_seconds": round(index_seconds, 3),
+        "ratio_index_over_raw_parse": round(index_seconds / raw_seconds, 3),
+        "raw_parse_mb_per_s": round(total_bytes / 1e6 / raw_seconds, 2),
+        "index_mb_per_s": round(total_bytes / 1e6 / index_seconds, 2),
+        "definitions": summary["definitions"],
+        "references": summary["references"],
+        "imports": summary["imports"],
+        "resolved_imports": summary["resolved_imports"],
+        "index_megabytes": round(summary["index_bytes"] / 1e6, 1),
+        "peak_rss_megabytes_main_process": round(peak_mb, 1),
+        "edit_count": len(latencies),
+        "edit_p50_ms": round(percentile(latencies, 50) * 1000, 2),
+        "edit_p95_ms": round(percentile(latencies, 95) * 1000, 2),
+        "edit_max_ms": round(max(latencies) * 1000, 2),
+        "skipped": dict(stats.skipped),
+    }
+    print_table(
+        f"Index: Python {sysconfig.get_python_version()} standard library",
+        [
+            ("files", f"{figures['files']} ({figures['megabytes']} MB)"),
+            ("raw tree-sitter parse, 1 core", f"{raw_seconds:.2f} s ({figures['raw_parse_mb_per_s']} MB/s)"),
+            (f"full index, {cpus} cores", f"{index_seconds:.2f} s ({figures['index_mb_per_s']} MB/s)"),
+            ("ratio index / raw parse", f"{figures['ratio_index_over_raw_parse']:.2f}  (goal <= 1.0)"),
+            ("definitions / references", f"{figures['definitions']:,} / {figures['references']:,}"),
+            ("imports (resolved)", f"{figures['imports']:,} ({figures['resolved_imports']:,})"),
+            ("index on disk", f"{figures['index_megabytes']} MB"),
+            ("peak RSS (main process)", f"{figures['peak_rss_megabytes_main_process']} MB"),
+            (
+                f"edit -> index updated ({len(latencies)} edits, 50-250 KB)",
+                f"p50 {figures['edit_p50_ms']} ms, p95 {figures['edit_p95_ms']} ms  (goal p95 <= 50 ms)",
+            ),
+        ],
+    )
+    print(f"  written to {save('index', figures)}")
+    return figures
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,1 @@
+"""The model runtime: one Backend interface over the embedded torch engine and remote servers."""

@@ -1,0 +1,375 @@
+"""The index of one workspace: build it, keep it current, and answer questions about it.
+
+Cold builds fan files out to a process pool and commit in batches, so an interrupted build keeps
+what it finished and the next run resumes from content hashes. Editor buffers overlay the disk
+(``update``), disk changes arrive through ``refresh`` (the watcher calls it), and import
+resolution reruns whenever the set of files changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+from .buffers import BufferTrees
+from .files import DEFAULT_MAX_FILE_SIZE, IGNORE_FILES, ROOT_IGNORE_FILES, IgnoreRules, resolve_inside, walk
+from .languages import language_for_path
+from .model import Definition
+from .names import resolve_name
+from .resolve import RepoLayout, resolve_import
+from .store import FLAG_OVERLAY, FLAG_PARSE_ERRORS, ImportRow, Occurrence, Store, StoredDefinition, pack_references
+from .watch import Watcher
+from .worker import FileResult, FileTask, content_hash, extractor_for, run_task
+
+COMMIT_EVERY = 256
+CONFIG_FILES = frozenset(
+    {"go.mod", "tsconfig.json", "jsconfig.json", "package.json", "Cargo.toml", "pyproject.toml"}
+)
+
+Progress = Callable[[int, int], None]
+
+
+def default_index_dir(root: Path) -> Path:
+    """A per-workspace folder in the user's cache directory, keyed by the root's absolute path."""
+    digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
+    return Path(platformdirs.user_cache_dir("wholerepo")) / f"{root.resolve().name}-{digest}"
+
+
+@dataclass
+class BuildStats:
+    files: int = 0
+    parsed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    index_dir: Path | None = None
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    exclude: tuple[str, ...] = ()  # extra gitignore-syntax patterns, relative to the root
+    jobs: int | None = None  # worker processes for cold builds; None means every core
+
+
+class Index:
+    """One workspace's index, backed by ``index.sqlite`` in the index folder."""
+
+    def __init__(self, root: str | Path, config: IndexConfig | None = None) -> None:
+        self.root = Path(root).resolve()
+        if not self.root.is_dir():
+            raise NotADirectoryError(f"workspace root is not a directory: {root}")
+        self.config = config or IndexConfig()
+        index_dir = self.config.index_dir or default_index_dir(self.root)
+        self.store = Store(Path(index_dir) / "index.sqlite")
+        self.store.set_meta("root", str(self.root))
+        self._ignore = IgnoreRules(self.root, self.config.exclude)
+        self._overlays: set[str] = set()
+        self._trees = BufferTrees()
+        self._layout: RepoLayout | None = None
+        self._write_lock = threading.RLock()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- building --------------------------------------------------------------------------
+
+    def build(self, progress: Progress | None = None) -> BuildStats:
+        """Bring the index in line with the disk, reparsing only files whose content changed."""
+        started = time.perf_counter()
+        report = walk(self.root, self.config.max_file_size, self._ignore)
+        stats = BuildStats(files=len(report.files), skipped=Counter(report.skipped))
+        stored = self.store.files()
+        on_disk = {source.path for source in report.files}
+        tasks = []
+        for source in report.files:
+            row = stored.get(source.path)
+            if source.path in self._overlays:
+                continue
+            if row and not row.flags & FLAG_OVERLAY and (row.size, row.mtime_ns) == (source.size, source.mtime_ns):
+                stats.unchanged += 1
+                continue
+            known = row.hash if row and not row.flags & FLAG_OVERLAY else None
+            tasks.append(
+                FileTask(str(self.root), source.path, source.size, source.mtime_ns, known, self.config.max_file_size)
+            )
+        tasks.sort(key=lambda task: -task.size)  # big files first, so no straggler ends the run
+        removed = [path for path in stored if path not in on_disk and path not in self._overlays]
+
+        with self._write_lock:
+            self._store_results(self._run(tasks, progress), stats, stored)
+            if removed:
+                with self.store.transaction():
+                    for path in removed:
+                        self.store.delete_file(path)
+                stats.removed = len(removed)
+            if stats.parsed or stats.removed or self._layout is None:
+                self._resolve_all()
+        stats.files = self.store.totals()["files"]
+        stats.seconds = time.perf_counter() - started
+        return stats
+
+    def _run(self, tasks: list[FileTask], progress: Progress | None) -> Iterable[FileResult]:
+        jobs = self.config.jobs or os.cpu_count() or 1
+        total = len(tasks)
+        if progress:
+            progress(0, total)
+        if jobs <= 1 or total < 16:
+            results: Iterable[FileResult] = map(run_task, tasks)
+            pool = None
+        else:
+            pool = multiprocessing.get_context("forkserver").Pool(jobs)
+            results = pool.imap_unordered(run_task, tasks, chunksize=4)
+        try:
+            for done, result in enumerate(results, 1):
+                if progress:
+                    progress(done, total)
+                yield result
+        finally:
+            if pool is not None:
+                pool.terminate()
+                pool.join()
+
+    def _store_results(self, results: Iterable[FileResult], stats: BuildStats, stored: dict) -> None:
+        batch: list[FileResult] = []
+        for result in results:
+            batch.append(result)
+            if len(batch) >= COMMIT_EVERY:
+                self._commit(batch, stats, stored)
+                batch = []
+        if batch:
+            self._commit(batch, stats, stored)
+
+    def _commit(self, batch: list[FileResult], stats: BuildStats, stored: dict) -> None:
+        with self.store.transaction():
+            for result in batch:
+                if result.skipped:
+                    stats.skipped[result.skipped.split(":")[0]] += 1
+                    self.store.delete_file(result.path)
+                elif result.parsed is None:
+                    stats.unchanged += 1
+                    self.store.touch_file(stored[result.path].id, result.size, result.mtime_ns)
+                else:
+                    stats.parsed += 1
+                    self.store.put_file(
+                        result.path, result.hash, result.size, result.mtime_ns, result.flags,
+                        result.parsed, result.references,
+                    )
+
+    # -- keeping current -------------------------------------------------------------------
+
+    def update(self, path: str, text: str) -> bool:
+        """Index an editor buffer's unsaved text in place of the disk copy (nothing is written).
+
+        Returns False when the path is outside the workspace or not a language we index.
+        """
+        rel = self._relative(path)
+        spec = language_for_path(rel) if rel else None
+        if rel is None or spec is None:
+            return False
+        source = text.encode("utf-8", "replace")
+        extractor = extractor_for(spec)
+        tree = self._trees.parse(rel, source, extractor)
+        parsed = extractor.extract(tree, source)
+        flags = FLAG_OVERLAY | (FLAG_PARSE_ERRORS if parsed.error_count else 0)
+        with self._write_lock:
+            is_new = self.store.file(rel) is None
+            with self.store.transaction():
+                self.store.put_file(
+                    rel, content_hash(source), len(source), 0, flags, parsed, pack_references(parsed.references)
+                )
+            self._overlays.add(rel)
+            self._after_change([rel], files_changed=is_new)
+        return True
+
+    def close_buffer(self, path: str) -> None:
+        """Drop a buffer's overlay: the index goes back to what is on disk."""
+        rel = self._relative(path)
+        if rel is None or rel not in self._overlays:
+            return
+        self._overlays.discard(rel)
+        self._trees.forget(rel)
+        self.refresh([rel])
+
+    def refresh(self, paths: Iterable[str]) -> None:
+        """Re-read files from disk after they changed, appeared or vanished (open buffers win)."""
+        changed: list[str] = []
+        files_changed = False
+        config_changed = False
+        rules_changed = False
+        with self._write_lock:
+            for path in paths:
+                rel = self._relative(path)
+                if rel is None or rel in self._overlays:
+                    continue
+                name = rel.rsplit("/", 1)[-1]
+                if name in IGNORE_FILES or name in ROOT_IGNORE_FILES:
+                    rules_changed = True
+                    continue
+                config_changed |= name in CONFIG_FILES
+                result = None if self._ignore.excluded(rel) else self._read_from_disk(rel)
+                with self.store.transaction():
+                    if result is None or result.skipped:
+                        files_changed |= self.store.delete_file(rel)
+                        continue
+                    if result.parsed is None:
+                        continue
+                    files_changed |= self.store.file(rel) is None
+                    self.store.put_file(
+                        rel, result.hash, result.size, result.mtime_ns, result.flags, result.parsed, result.references
+                    )
+                changed.append(rel)
+            if rules_changed:
+                self._ignore = IgnoreRules(self.root, self.config.exclude)
+                self.build()  # what the new rules include or exclude
+            elif changed or files_changed or config_changed:
+                self._after_change(changed, files_changed or config_changed)
+
+    def watch(self) -> Watcher:
+        """Start following disk changes in a background thread; ``stop()`` the result when done."""
+        return Watcher(self.root, self.refresh, self._indexed_below).start()
+
+    def _indexed_below(self, rel_dir: str) -> list[str]:
+        prefix = rel_dir.rstrip("/") + "/"
+        return [path for path in self.store.paths() if path.startswith(prefix)]
+
+    def _read_from_disk(self, rel: str) -> FileResult | None:
+        absolute = resolve_inside(self.root, rel)
+        if absolute is None or language_for_path(rel) is None:
+            return None
+        try:
+            info = absolute.stat()
+        except OSError:
+            return None
+        if not absolute.is_file():
+            return None
+        row = self.store.file(rel)
+        known = row.hash if row and not row.flags & FLAG_OVERLAY else None
+        return run_task(FileTask(str(self.root), rel, info.st_size, info.st_mtime_ns, known, self.config.max_file_size))
+
+    def _after_change(self, changed: list[str], files_changed: bool) -> None:
+        if files_changed or self._layout is None:
+            self._resolve_all()
+        else:
+            self._resolve(self.store.imports_to_resolve(changed))
+
+    def _relative(self, path: str | Path) -> str | None:
+        """A workspace-relative POSIX path, or None for anything outside the workspace."""
+        candidate = Path(path)
+        if candidate.is_absolute():
+            try:
+                rel = candidate.resolve().relative_to(self.root)
+            except (ValueError, OSError, RuntimeError):
+                return None
+            text = rel.as_posix()
+        else:
+            text = candidate.as_posix()
+        if text in ("", ".") or resolve_inside(self.root, text) is None:
+            return None
+        return text
+
+    # -- import resolution -----------------------------------------------------------------
+
+    def _resolve_all(self) -> None:
+        self._layout = RepoLayout(files=frozenset(self.store.paths()), read_text=self._read_config)
+        self._resolve(self.store.imports_to_resolve())
+
+    def _resolve(self, rows: list) -> None:
+        layout = self._layout
+        assert layout is not None
+        targets = {}
+        for import_id, importer, language, imp in rows:
+            resolved = resolve_import(layout, importer, language, imp)
+            name = imp.names[0].name if imp.names else None
+            if name is not None and name in resolved.names:
+                targets[import_id] = (resolved.names[name],)
+            else:
+                targets[import_id] = resolved.modules
+        with self.store.transaction():
+            self.store.set_import_targets(targets)
+
+    def _read_config(self, rel: str) -> str | None:
+        absolute = resolve_inside(self.root, rel)
+        if absolute is None:
+            return None
+        try:
+            return absolute.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+
+    # -- questions -------------------------------------------------------------------------
+
+    def search(self, query: str, limit: int = 50) -> list[StoredDefinition]:
+        """Definitions whose name matches ``query`` (exact, then prefix, then substring)."""
+        return self.store.search_definitions(query, limit)
+
+    def definitions(self, path: str) -> list[StoredDefinition]:
+        return self.store.definitions_in(path)
+
+    def imports_of(self, path: str) -> list[ImportRow]:
+        """What ``path`` imports, statement by statement, with the files each resolves to."""
+        return self.store.imports_of(path)
+
+    def importers_of(self, path: str) -> list[ImportRow]:
+        """Import statements in other files that resolve to ``path``."""
+        return [row for row in self.store.imports_into(path) if row.path != path]
+
+    def dependencies(self, path: str) -> list[str]:
+        """Files that ``path`` imports."""
+        return sorted({t for row in self.imports_of(path) for t in row.targets if t != path})
+
+    def dependents(self, path: str) -> list[str]:
+        """Files that import ``path``."""
+        return sorted({row.path for row in self.importers_of(path)})
+
+    def resolve(self, path: str, name: str) -> list[StoredDefinition]:
+        """The definitions ``name`` (possibly dotted, ``mod.func``) denotes as seen from ``path``."""
+        return resolve_name(self.store, path, name)
+
+    def references(self, name: str, paths: Iterable[str] | None = None) -> list[Occurrence]:
+        return self.store.references_to(name, paths)
+
+    def references_to(self, definition: StoredDefinition) -> list[Occurrence]:
+        """Occurrences of a definition's name in files where that name resolves to it."""
+        found: list[Occurrence] = []
+        target = (definition.path, definition.ord)
+        verdicts: dict[str, bool] = {}
+        for occurrence in self.store.references_to(definition.definition.name):
+            if occurrence.path not in verdicts:
+                resolved = self.resolve(occurrence.path, definition.definition.name)
+                verdicts[occurrence.path] = any((d.path, d.ord) == target for d in resolved)
+            if verdicts[occurrence.path] or occurrence.path == definition.path:
+                found.append(occurrence)
+        return found
+
+    def stats(self) -> dict[str, object]:
+        totals = self.store.totals()
+        size = sum(
+            p.stat().st_size for p in self.store.path.parent.glob(self.store.path.name + "*") if p.exists()
+        )
+        return {**totals, "index_bytes": size, "languages": self.store.counts_by_language()}
+
+    def definition_at(self, path: str, line: int) -> Definition | None:
+        """The innermost definition spanning a 1-based line of a file."""
+        inner = None
+        for stored in self.store.definitions_in(path):
+            d = stored.definition
+            if d.start_line <= line <= d.end_line and (inner is None or d.start_line >= inner.start_line):
+                inner = d
+        return inner

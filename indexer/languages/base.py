@@ -1,0 +1,97 @@
+"""What a language module declares: grammar, file extensions, one tree-sitter query, and hooks.
+
+The query follows one convention so that extraction stays generic (see ``indexer/extract.py``):
+
+- ``@definition.KIND`` on the node spanning a definition, with exactly one ``@name`` capture on
+  its name in the same pattern (KIND: function, class, method, variable, constant, interface,
+  type, enum, struct, trait, module, macro, field...);
+- ``@import`` on a whole import statement; the language's ``imports`` hook reads it;
+- ``@reference`` on identifier occurrences.
+
+Adding a language means adding one module in this package that defines ``SPEC``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from ..model import Import
+
+ImportReader = Callable[[Node, bytes], list[Import]]
+SpanHook = Callable[[Node], Node]
+DocHook = Callable[[Node, bytes], str]
+ExportsHook = Callable[[Node, bytes], "tuple[str, ...] | None"]
+
+
+def node_text(node: Node, source: bytes) -> str:
+    """The node's source text, decoded leniently."""
+    return source[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+
+def leading_comment(node: Node, source: bytes, comment_types: frozenset[str]) -> str:
+    """Comment lines directly above ``node`` (no blank line between), as plain text."""
+    lines: list[str] = []
+    expected_end_row = node.start_point.row
+    sibling = node.prev_sibling
+    while sibling is not None and sibling.type in comment_types:
+        if sibling.end_point.row < expected_end_row - 1:
+            break
+        lines.insert(0, node_text(sibling, source))
+        expected_end_row = sibling.start_point.row
+        sibling = sibling.prev_sibling
+    return "\n".join(_strip_comment_markers(line) for line in lines).strip()
+
+
+def _strip_comment_markers(text: str) -> str:
+    cleaned = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        for marker in ("///", "//!", "//", "/**", "/*", "*/", "#"):
+            if line.startswith(marker):
+                line = line[len(marker) :]
+                break
+        if line.endswith("*/"):
+            line = line[:-2]
+        line = line.strip()
+        if line.startswith("* ") or line == "*":
+            line = line[1:].strip()
+        cleaned.append(line)
+    return "\n".join(cleaned).strip()
+
+
+def identity(node: Node) -> Node:
+    return node
+
+
+def no_doc(node: Node, source: bytes) -> str:
+    return ""
+
+
+def no_imports(node: Node, source: bytes) -> list[Import]:
+    return []
+
+
+def no_exports(root: Node, source: bytes) -> tuple[str, ...] | None:
+    return None
+
+
+@dataclass(frozen=True)
+class LanguageSpec:
+    """Everything the indexer needs to know about one language."""
+
+    name: str
+    extensions: tuple[str, ...]
+    grammar: Callable[[], object]
+    query: str
+    imports: ImportReader = no_imports
+    doc: DocHook = no_doc
+    span: SpanHook = identity
+    exports: ExportsHook = no_exports
+    body_field: str = "body"
+    container_kinds: frozenset[str] = field(
+        default=frozenset({"class", "interface", "struct", "trait", "impl", "enum", "namespace"})
+    )
+    ignored_references: frozenset[str] = frozenset()

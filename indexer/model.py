@@ -1,0 +1,73 @@
+"""Plain data the indexer produces and answers with.
+
+Everything here is picklable and cheap to build, because workers of the cold-index process pool
+send these back to the parent process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    """A named definition: function, class, method, variable, type, module-level constant...
+
+    Lines are 1-based and inclusive; ``start_line`` includes decorators and attributes.
+    ``parent`` is the index (within the same file) of the enclosing definition, or -1.
+    """
+
+    name: str
+    qualified_name: str
+    kind: str
+    start_line: int
+    end_line: int
+    name_line: int
+    name_col: int
+    signature: str = ""
+    doc: str = ""
+    parent: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedName:
+    """One name brought in by an import: ``from m import name as alias``; ``name == "*"`` for star."""
+
+    name: str
+    alias: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Import:
+    """One import statement as written in the source, before resolution.
+
+    ``module`` is the spelling of the imported module in the source language: ``os.path``,
+    ``..utils`` (Python relative), ``./lib/x`` (JS/TS), ``github.com/a/b`` (Go),
+    ``crate::a::b`` (Rust), ``java.util.List`` (Java), ``"x.h"`` or ``<x.h>`` (C/C++).
+    ``names`` is empty for a whole-module import (``import m``, ``import m as alias``).
+    ``reexport`` marks imports that are also exports (``export * from``, Rust ``pub use``).
+    """
+
+    module: str
+    line: int
+    names: tuple[ImportedName, ...] = ()
+    alias: str | None = None
+    reexport: bool = False
+
+
+@dataclass(slots=True)
+class ParsedFile:
+    """What extraction yields for one file.
+
+    ``references`` maps an identifier to a flat list of ``(line, col, enclosing)`` triples, where
+    ``enclosing`` is the index of the innermost enclosing definition or -1; the flat layout packs
+    straight into an ``array('i')`` for storage.
+    """
+
+    language: str
+    line_count: int
+    definitions: list[Definition] = field(default_factory=list)
+    references: dict[str, list[int]] = field(default_factory=dict)
+    imports: list[Import] = field(default_factory=list)
+    exports: tuple[str, ...] | None = None  # e.g. Python ``__all__``; None when not declared
+    error_count: int = 0

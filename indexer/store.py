@@ -1,0 +1,482 @@
+"""The SQLite index: the schema and every SQL statement of the project live here.
+
+One file in WAL mode. References are stored one row per (name, file) with their positions packed
+into a blob, which keeps the table a few hundred thousand rows for a large repository instead of
+millions. A schema version mismatch drops and rebuilds everything.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from array import array
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .model import Definition, Import, ImportedName, ParsedFile
+
+SCHEMA_VERSION = 3
+
+FLAG_DECODE_REPLACED = 1  # undecodable bytes were replaced while reading
+FLAG_OVERLAY = 2  # the row reflects an editor buffer, not the disk
+FLAG_PARSE_ERRORS = 4  # tree-sitter reported syntax errors
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    language TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    line_count INTEGER NOT NULL,
+    flags INTEGER NOT NULL DEFAULT 0,
+    exports TEXT
+);
+CREATE TABLE IF NOT EXISTS definitions (
+    file_id INTEGER NOT NULL,
+    ord INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    qualified_name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    start_line INTEGER NOT NULL,
+    end_line INTEGER NOT NULL,
+    name_line INTEGER NOT NULL,
+    name_col INTEGER NOT NULL,
+    signature TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    parent INTEGER NOT NULL,
+    PRIMARY KEY (file_id, ord)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS definitions_by_name ON definitions (name);
+CREATE TABLE IF NOT EXISTS refs (
+    file_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    positions BLOB NOT NULL,
+    PRIMARY KEY (file_id, name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS refs_by_name ON refs (name);
+CREATE TABLE IF NOT EXISTS imports (
+    id INTEGER PRIMARY KEY,
+    file_id INTEGER NOT NULL,
+    line INTEGER NOT NULL,
+    module TEXT NOT NULL,
+    name TEXT,
+    alias TEXT,
+    reexport INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS imports_by_file ON imports (file_id);
+CREATE TABLE IF NOT EXISTS import_targets (
+    import_id INTEGER NOT NULL,
+    target_id INTEGER NOT NULL,
+    PRIMARY KEY (import_id, target_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS import_targets_by_target ON import_targets (target_id);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class FileRow:
+    id: int
+    path: str
+    language: str
+    hash: str
+    size: int
+    mtime_ns: int
+    line_count: int
+    flags: int
+    exports: tuple[str, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDefinition:
+    """A definition as stored, with the file it lives in."""
+
+    path: str
+    ord: int
+    definition: Definition
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRow:
+    id: int
+    path: str
+    line: int
+    module: str
+    name: str | None
+    alias: str | None
+    reexport: bool
+    targets: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One identifier occurrence: 1-based line, 0-based UTF-8 byte column, enclosing definition."""
+
+    path: str
+    line: int
+    col: int
+    enclosing: int
+
+
+class Store:
+    """All reads and writes of one index database. Safe to share between threads."""
+
+    def __init__(self, db_path: Path) -> None:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = db_path
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA temp_store=MEMORY")
+        self._db.execute("PRAGMA cache_size=-65536")
+        self._migrate()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- schema ----------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        with self._lock:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                tables = [
+                    row[0]
+                    for row in self._db.execute(
+                        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+                    )
+                ]
+                for table in tables:
+                    self._db.execute(f'DROP TABLE IF EXISTS "{table}"')
+                self._db.executescript(SCHEMA)
+                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction; everything inside commits together or not at all."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # -- files -----------------------------------------------------------------------------
+
+    def files(self) -> dict[str, FileRow]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, path, language, hash, size, mtime_ns, line_count, flags, exports FROM files"
+            ).fetchall()
+        return {row[1]: _file_row(row) for row in rows}
+
+    def file(self, path: str) -> FileRow | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, path, language, hash, size, mtime_ns, line_count, flags, exports"
+                " FROM files WHERE path=?",
+                (path,),
+            ).fetchone()
+        return _file_row(row) if row else None
+
+    def paths(self) -> list[str]:
+        with self._lock:
+            return [row[0] for row in self._db.execute("SELECT path FROM files ORDER BY path")]
+
+    def touch_file(self, file_id: int, size: int, mtime_ns: int) -> None:
+        """Record a new mtime for a file whose content hash did not change."""
+        self._db.execute("UPDATE files SET size=?, mtime_ns=? WHERE id=?", (size, mtime_ns, file_id))
+
+    def put_file(
+        self,
+        path: str,
+        content_hash: str,
+        size: int,
+        mtime_ns: int,
+        flags: int,
+        parsed: ParsedFile,
+        references: dict[str, bytes],
+    ) -> int:
+        """Insert or replace one file and everything extracted from it. Call inside a transaction.
+
+        ``references`` maps each name to its occurrences packed as ``array('i')`` bytes of
+        ``(line, col, enclosing)`` triples.
+        """
+        db = self._db
+        exports = "\n".join(parsed.exports) if parsed.exports is not None else None
+        file_id = db.execute(
+            "INSERT INTO files (path, language, hash, size, mtime_ns, line_count, flags, exports)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(path) DO UPDATE SET language=excluded.language, hash=excluded.hash,"
+            " size=excluded.size, mtime_ns=excluded.mtime_ns, line_count=excluded.line_count,"
+            " flags=excluded.flags, exports=excluded.exports"
+            " RETURNING id",
+            (path, parsed.language, content_hash, size, mtime_ns, parsed.line_count, flags, exports),
+        ).fetchone()[0]
+        self._clear_contents(file_id)
+        db.executemany(
+            "INSERT INTO definitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    file_id,
+                    ord_,
+                    d.name,
+                    d.qualified_name,
+                    d.kind,
+                    d.start_line,
+                    d.end_line,
+                    d.name_line,
+                    d.name_col,
+                    d.signature,
+                    d.doc,
+                    d.parent,
+                )
+                for ord_, d in enumerate(parsed.definitions)
+            ],
+        )
+        db.executemany(
+            "INSERT INTO refs VALUES (?, ?, ?, ?)",
+            [(file_id, name, len(blob) // 12, blob) for name, blob in references.items()],
+        )
+        for imp in parsed.imports:
+            for name, alias in _import_rows(imp):
+                db.execute(
+                    "INSERT INTO imports (file_id, line, module, name, alias, reexport)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (file_id, imp.line, imp.module, name, alias, int(imp.reexport)),
+                )
+        return file_id
+
+    def _clear_contents(self, file_id: int) -> None:
+        db = self._db
+        db.execute("DELETE FROM definitions WHERE file_id=?", (file_id,))
+        db.execute("DELETE FROM refs WHERE file_id=?", (file_id,))
+        db.execute(
+            "DELETE FROM import_targets WHERE import_id IN (SELECT id FROM imports WHERE file_id=?)",
+            (file_id,),
+        )
+        db.execute("DELETE FROM imports WHERE file_id=?", (file_id,))
+
+    def delete_file(self, path: str) -> bool:
+        """Forget a file and what pointed at it. Call inside a transaction."""
+        row = self._db.execute("SELECT id FROM files WHERE path=?", (path,)).fetchone()
+        if row is None:
+            return False
+        self._clear_contents(row[0])
+        self._db.execute("DELETE FROM import_targets WHERE target_id=?", (row[0],))
+        self._db.execute("DELETE FROM files WHERE id=?", (row[0],))
+        return True
+
+    # -- imports and the dependency graph --------------------------------------------------
+
+    def imports_to_resolve(self, paths: Iterable[str] | None = None) -> list[tuple[int, str, str, Import]]:
+        """``(import_id, importer path, language, Import)`` for every stored import row."""
+        sql = (
+            "SELECT i.id, f.path, f.language, i.module, i.line, i.name, i.alias, i.reexport"
+            " FROM imports i JOIN files f ON f.id = i.file_id"
+        )
+        with self._lock:
+            if paths is None:
+                rows = self._db.execute(sql).fetchall()
+            else:
+                rows = []
+                for path in paths:
+                    rows += self._db.execute(sql + " WHERE f.path=?", (path,)).fetchall()
+        return [(row[0], row[1], row[2], _import_from_row(row[3:])) for row in rows]
+
+    def set_import_targets(self, targets: dict[int, Iterable[str]]) -> None:
+        """Replace the resolved targets of the given import rows. Call inside a transaction."""
+        ids = {path: file_id for file_id, path in self._db.execute("SELECT id, path FROM files")}
+        self._db.executemany(
+            "DELETE FROM import_targets WHERE import_id=?", [(import_id,) for import_id in targets]
+        )
+        self._db.executemany(
+            "INSERT OR IGNORE INTO import_targets VALUES (?, ?)",
+            [
+                (import_id, ids[path])
+                for import_id, paths in targets.items()
+                for path in paths
+                if path in ids
+            ],
+        )
+
+    def imports_of(self, path: str) -> list[ImportRow]:
+        """Import rows of a file in source order, each with its resolved target files."""
+        return self._import_rows("WHERE f.path=?", (path,))
+
+    def imports_into(self, path: str) -> list[ImportRow]:
+        """Import rows anywhere that resolve to ``path``."""
+        return self._import_rows(
+            "WHERE i.id IN (SELECT t.import_id FROM import_targets t JOIN files g ON g.id = t.target_id"
+            " WHERE g.path=?)",
+            (path,),
+        )
+
+    def _import_rows(self, where: str, args: tuple) -> list[ImportRow]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT i.id, f.path, i.line, i.module, i.name, i.alias, i.reexport,"
+                " (SELECT group_concat(g.path, char(10)) FROM import_targets t JOIN files g"
+                "  ON g.id = t.target_id WHERE t.import_id = i.id)"
+                f" FROM imports i JOIN files f ON f.id = i.file_id {where} ORDER BY f.path, i.id",
+                args,
+            ).fetchall()
+        return [
+            ImportRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), tuple(sorted(r[7].split("\n"))) if r[7] else ())
+            for r in rows
+        ]
+
+    def dependency_edges(self) -> list[tuple[str, str]]:
+        """Every (importer, imported) pair of distinct files."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT DISTINCT f.path, g.path FROM imports i JOIN import_targets t ON t.import_id = i.id"
+                " JOIN files f ON f.id = i.file_id JOIN files g ON g.id = t.target_id"
+                " WHERE f.id != g.id ORDER BY f.path, g.path"
+            ).fetchall()
+
+    def most_imported(self, limit: int) -> list[tuple[str, int]]:
+        """Files imported by the most other files."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT g.path, COUNT(DISTINCT i.file_id) AS n FROM import_targets t"
+                " JOIN imports i ON i.id = t.import_id JOIN files g ON g.id = t.target_id"
+                " WHERE i.file_id != g.id GROUP BY g.path ORDER BY n DESC, g.path LIMIT ?",
+                (limit,),
+            ).fetchall()
+
+    # -- definitions -----------------------------------------------------------------------
+
+    _DEF_COLUMNS = (
+        "f.path, d.ord, d.name, d.qualified_name, d.kind, d.start_line, d.end_line,"
+        " d.name_line, d.name_col, d.signature, d.doc, d.parent"
+    )
+
+    def definitions_in(self, path: str) -> list[StoredDefinition]:
+        return self._definitions("WHERE f.path=? ORDER BY d.ord", (path,))
+
+    def definitions_named(self, name: str, path: str | None = None) -> list[StoredDefinition]:
+        if path is None:
+            return self._definitions("WHERE d.name=? ORDER BY f.path, d.ord", (name,))
+        return self._definitions("WHERE d.name=? AND f.path=? ORDER BY d.ord", (name, path))
+
+    def search_definitions(self, query: str, limit: int) -> list[StoredDefinition]:
+        """Definitions whose name matches: exact first, then prefix, then substring, then by path."""
+        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return self._definitions(
+            "WHERE d.name LIKE ? ESCAPE '\\' ORDER BY d.name != ?, NOT (d.name LIKE ? ESCAPE '\\'),"
+            " length(d.name), f.path, d.ord LIMIT ?",
+            (pattern, query, pattern[1:], limit),
+        )
+
+    def _definitions(self, where: str, args: tuple) -> list[StoredDefinition]:
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {self._DEF_COLUMNS} FROM definitions d JOIN files f ON f.id = d.file_id {where}",
+                args,
+            ).fetchall()
+        return [StoredDefinition(row[0], row[1], Definition(*row[2:])) for row in rows]
+
+    # -- references ------------------------------------------------------------------------
+
+    def references_to(self, name: str, paths: Iterable[str] | None = None) -> list[Occurrence]:
+        """Every occurrence of an identifier, optionally only in the given files."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT f.path, r.positions FROM refs r JOIN files f ON f.id = r.file_id"
+                " WHERE r.name=? ORDER BY f.path",
+                (name,),
+            ).fetchall()
+        wanted = set(paths) if paths is not None else None
+        found: list[Occurrence] = []
+        for path, blob in rows:
+            if wanted is not None and path not in wanted:
+                continue
+            values = array("i")
+            values.frombytes(blob)
+            found.extend(Occurrence(path, *values[i : i + 3]) for i in range(0, len(values), 3))
+        return found
+
+    def reference_counts(self, name: str) -> list[tuple[str, int]]:
+        """(path, occurrences) of a name per file."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT f.path, r.count FROM refs r JOIN files f ON f.id = r.file_id WHERE r.name=?"
+                " ORDER BY f.path",
+                (name,),
+            ).fetchall()
+
+    # -- statistics ------------------------------------------------------------------------
+
+    def counts_by_language(self) -> list[tuple[str, int, int, int]]:
+        """(language, files, definitions, lines) per language."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT f.language, COUNT(*), SUM((SELECT COUNT(*) FROM definitions d WHERE d.file_id = f.id)),"
+                " SUM(f.line_count) FROM files f GROUP BY f.language ORDER BY COUNT(*) DESC, f.language"
+            ).fetchall()
+
+    def totals(self) -> dict[str, int]:
+        with self._lock:
+            one = self._db.execute
+            return {
+                "files": one("SELECT COUNT(*) FROM files").fetchone()[0],
+                "definitions": one("SELECT COUNT(*) FROM definitions").fetchone()[0],
+                "references": one("SELECT COALESCE(SUM(count), 0) FROM refs").fetchone()[0],
+                "imports": one("SELECT COUNT(*) FROM imports").fetchone()[0],
+                "resolved_imports": one("SELECT COUNT(DISTINCT import_id) FROM import_targets").fetchone()[0],
+            }
+
+    def integrity_ok(self) -> bool:
+        with self._lock:
+            return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    def checkpoint(self) -> None:
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _file_row(row: tuple) -> FileRow:
+    exports = tuple(row[8].split("\n")) if row[8] else (() if row[8] == "" else None)
+    return FileRow(*row[:8], exports=exports)
+
+
+def _import_rows(imp: Import) -> list[tuple[str | None, str | None]]:
+    """One stored row per imported name; a whole-module import (or alias) is a row with no name.
+
+    Both kinds can come from one statement: ``import x, * as ns from "m"``.
+    """
+    rows: list[tuple[str | None, str | None]] = [(name.name, name.alias) for name in imp.names]
+    if not imp.names or imp.alias:
+        rows.append((None, imp.alias))
+    return rows
+
+
+def _import_from_row(row: tuple) -> Import:
+    module, line, name, alias, reexport = row
+    if name is None:
+        return Import(module, line, alias=alias, reexport=bool(reexport))
+    return Import(module, line, names=(ImportedName(name, alias),), reexport=bool(reexport))
+
+
+def pack_references(references: dict[str, list[int]]) -> dict[str, bytes]:
+    """Occurrence triples as compact blobs, the form ``Store.put_file`` stores."""
+    return {name: array("i", values).tobytes() for name, values in references.items()}

@@ -1,0 +1,91 @@
+"""Reading and extracting one file: the unit of work of the cold-index process pool.
+
+Runs in worker processes, so it keeps one ``Extractor`` per language per process and returns
+plain picklable results (references already packed into blobs, to keep pickling cheap).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .extract import Extractor
+from .files import decode_source, is_binary
+from .languages import LanguageSpec, language_for_path
+from .model import ParsedFile
+from .store import FLAG_DECODE_REPLACED, FLAG_PARSE_ERRORS, pack_references
+
+_extractors: dict[str, Extractor] = {}
+
+
+def extractor_for(spec: LanguageSpec) -> Extractor:
+    """This process's extractor for a language, built on first use."""
+    extractor = _extractors.get(spec.name)
+    if extractor is None:
+        extractor = _extractors[spec.name] = Extractor(spec)
+    return extractor
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+@dataclass(slots=True)
+class FileResult:
+    """The outcome for one file: extracted, unchanged since last time, or skipped with a reason."""
+
+    path: str
+    size: int = 0
+    mtime_ns: int = 0
+    hash: str = ""
+    flags: int = 0
+    parsed: ParsedFile | None = None
+    references: dict[str, bytes] = field(default_factory=dict)
+    skipped: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileTask:
+    root: str
+    path: str
+    size: int
+    mtime_ns: int
+    known_hash: str | None = None
+    max_size: int = 1_000_000
+
+
+def run_task(task: FileTask) -> FileResult:
+    """Read, hash, and (if the content changed) parse and extract one file. Never raises."""
+    try:
+        data = (Path(task.root) / task.path).read_bytes()
+    except OSError as error:
+        return FileResult(task.path, skipped=f"unreadable: {error.strerror or error}")
+    if len(data) > task.max_size:
+        return FileResult(task.path, skipped="too large")
+    if is_binary(data):
+        return FileResult(task.path, skipped="binary")
+    digest = content_hash(data)
+    if digest == task.known_hash:
+        return FileResult(task.path, len(data), task.mtime_ns, digest)
+    return extract_bytes(task.path, data, task.mtime_ns, digest)
+
+
+def extract_bytes(path: str, data: bytes, mtime_ns: int, digest: str, flags: int = 0) -> FileResult:
+    """Parse and extract already-read bytes (disk or editor buffer)."""
+    spec = language_for_path(path)
+    if spec is None:
+        return FileResult(path, skipped="unknown language")
+    source, replaced = decode_source(data)
+    extractor = extractor_for(spec)
+    try:
+        parsed = extractor.extract(extractor.parse(source), source)
+    except (RecursionError, MemoryError, ValueError) as error:
+        return FileResult(path, skipped=f"parse failed: {type(error).__name__}")
+    if replaced:
+        flags |= FLAG_DECODE_REPLACED
+    if parsed.error_count:
+        flags |= FLAG_PARSE_ERRORS
+    return FileResult(
+        path, len(data), mtime_ns, digest, flags, parsed, pack_references(parsed.references)
+    )

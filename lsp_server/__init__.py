@@ -1,0 +1,1 @@
+"""The protocol layer: pygls handlers and the ``wholerepo`` command line."""

@@ -1,0 +1,87 @@
+"""Bad input on disk never breaks indexing: binary, huge, non-UTF-8, symlink loops, unreadable."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from indexer.files import walk
+from indexer.store import FLAG_DECODE_REPLACED
+from tests.conftest import write_tree
+
+
+def test_walk_honours_gitignore_at_every_level_and_skips_vcs_folders(tmp_path):
+    root = write_tree(
+        tmp_path / "ws",
+        {
+            ".gitignore": "build/\n*.gen.py\n",
+            "a.py": "x = 1\n",
+            "b.gen.py": "x = 2\n",
+            "build/out.py": "x = 3\n",
+            "sub/.gitignore": "local.py\n!keep.gen.py\n",
+            "sub/local.py": "x = 4\n",
+            "sub/kept.py": "x = 5\n",
+            ".git/hooks/x.py": "x = 6\n",
+            "notes.txt": "not code",
+            ".wholerepoignore": "secret/\n",
+            "secret/key.py": "TOKEN = 'x'\n",
+        },
+    )
+    assert [f.path for f in walk(root).files] == ["a.py", "sub/kept.py"]
+
+
+def test_binary_undecodable_huge_and_unreadable_files(tmp_path, make_index):
+    root = write_tree(
+        tmp_path / "ws",
+        {
+            "good.py": "def ok():\n    return 1\n",
+            "binary.py": b"\x00\x01\x02def nope(): pass\n",
+            "latin1.py": "def caf\xe9():\n    return '\xe9'\n".encode("latin-1"),
+            "huge.py": "x = 1\n" * 400_000,
+            "locked.py": "def hidden():\n    pass\n",
+        },
+    )
+    os.chmod(root / "locked.py", 0)
+    try:
+        index = make_index(root, max_file_size=1_000_000)
+        stats = index.build()
+    finally:
+        os.chmod(root / "locked.py", 0o644)
+    assert stats.skipped["too large"] == 1
+    assert stats.skipped["binary"] == 1
+    if os.geteuid() != 0:  # root reads anything, so the file is simply indexed
+        assert stats.skipped["unreadable"] == 1
+    latin = index.store.file("latin1.py")
+    assert latin is not None and latin.flags & FLAG_DECODE_REPLACED
+    assert [d.definition.kind for d in index.definitions("latin1.py")] == ["function"]
+    assert index.store.file("binary.py") is None and index.store.file("huge.py") is None
+
+
+def test_symlink_loops_and_links_leaving_the_workspace_are_not_followed(tmp_path, make_index):
+    outside = write_tree(tmp_path / "outside", {"private.py": "SECRET = 1\n"})
+    root = write_tree(tmp_path / "ws", {"pkg/mod.py": "def f():\n    pass\n"})
+    os.symlink(root / "pkg", root / "pkg" / "loop")  # pkg/loop -> pkg
+    os.symlink(root, root / "pkg" / "up")  # pkg/up -> the root itself
+    os.symlink(outside, root / "escape")
+    os.symlink(outside / "private.py", root / "private_link.py")
+    os.symlink(root / "missing.py", root / "dangling.py")
+    report = walk(root)
+    assert [f.path for f in report.files] == ["pkg/mod.py"]
+    assert report.skipped["link outside workspace"] == 2
+    assert report.skipped["symlink loop"] == 2
+    index = make_index(root)
+    assert index.build().files == 1
+    assert index.update(str(root / "escape" / "private.py"), "SECRET = 2\n") is False
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"\n\n\n", b"\xff\xfe\xfa" * 100, b"def (((((:\n" * 50, b"class A:\n" + b"  " * 10_000 + b"pass\n"],
+)
+def test_arbitrary_bytes_index_without_error(tmp_path, make_index, content):
+    root = write_tree(tmp_path / "ws", {"weird.py": content})
+    index = make_index(root)
+    stats = index.build()
+    assert stats.files + sum(stats.skipped.values()) >= 1
+    assert index.store.integrity_ok()
