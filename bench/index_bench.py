@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import re
 import resource
 import sysconfig
 import tempfile
@@ -18,6 +19,7 @@ from pathlib import Path
 from indexer import Index, IndexConfig
 from indexer.extract import Extractor
 from indexer.languages import language_for_path
+from indexer.store import FLAG_PARSE_ERRORS
 from lsp_server.demo import STDLIB_EXCLUDE
 
 from .report import percentile, print_table, save
@@ -46,7 +48,9 @@ def edit_latencies(index: Index, root: Path) -> list[float]:
     candidates = sorted(
         row.path
         for row in index.store.files().values()
-        if EDIT_SIZE_RANGE[0] <= row.size <= EDIT_SIZE_RANGE[1] and row.path.endswith(".py")
+        if EDIT_SIZE_RANGE[0] <= row.size <= EDIT_SIZE_RANGE[1]
+        and row.path.endswith(".py")
+        and not row.flags & FLAG_PARSE_ERRORS  # the edit must land in code that parses
     )
     step = max(1, len(candidates) // EDITS)
     chosen = candidates[::step][:EDITS]
@@ -54,8 +58,7 @@ def edit_latencies(index: Index, root: Path) -> list[float]:
     for number, path in enumerate(chosen):
         text = (root / path).read_text(encoding="utf-8", errors="replace")
         index.update(path, text)  # the editor opens the file
-        middle = text.find("\ndef ", len(text) // 2)
-        middle = middle if middle >= 0 else len(text) // 2
+        middle = _top_level_statement_near(text, len(text) // 2)
         edited = f"{text[:middle]}\ndef inserted_{number}(value):\n    return value\n{text[middle:]}"
         started = time.perf_counter()
         index.update(path, edited)
@@ -63,6 +66,12 @@ def edit_latencies(index: Index, root: Path) -> list[float]:
         assert any(d.definition.name == f"inserted_{number}" for d in index.definitions(path))
         index.close_buffer(path)
     return latencies
+
+
+def _top_level_statement_near(text: str, offset: int) -> int:
+    """The start of the column-0 ``def``/``class`` line nearest to ``offset`` (else the end)."""
+    starts = [m.start() for m in re.finditer(r"\n(?=(?:def|class|async def) )", text)]
+    return min(starts, key=lambda start: abs(start - offset)) if starts else len(text)
 
 
 def run() -> dict:

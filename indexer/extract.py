@@ -44,8 +44,7 @@ class Extractor:
             definitions=definitions,
             error_count=int(root.has_error),
         )
-        references = sorted(captures.get("reference", ()), key=_start_byte)
-        parsed.references = self._references(references, definitions, name_starts, source)
+        parsed.references = self._references(captures.get("reference", ()), name_starts, source)
         for statement in sorted(captures.get("import", ()), key=_start_byte):
             parsed.imports.extend(self.spec.imports(statement, source))
         parsed.exports = self.spec.exports(root, source)
@@ -107,19 +106,14 @@ class Extractor:
         signature = " ".join(text.decode("utf-8", "replace").split())
         return signature.rstrip(" {:")[:MAX_SIGNATURE_CHARS]
 
-    def _references(
-        self,
-        nodes: list[Node],
-        definitions: list[Definition],
-        name_starts: set[int],
-        source: bytes,
-    ) -> dict[str, list[int]]:
-        """Identifier occurrences grouped by name, each with its innermost enclosing definition."""
-        spans = [(d.start_line, d.end_line) for d in definitions]
+    def _references(self, nodes: list[Node], name_starts: set[int], source: bytes) -> dict[str, list[int]]:
+        """Identifier occurrences grouped by name, as flat ``(line, col)`` pairs in capture order.
+
+        The enclosing definition is not computed here: the store derives it from definition spans
+        when asked, which keeps this per-identifier loop (the hottest in indexing) minimal.
+        """
         ignored = self.spec.ignored_references
         references: dict[str, list[int]] = {}
-        next_def = 0
-        open_stack: list[int] = []
         decoded: dict[bytes, str] = {}
         for node in nodes:
             start = node.start_byte
@@ -129,21 +123,15 @@ class Extractor:
             name = decoded.get(raw)
             if name is None:
                 name = decoded[raw] = raw.decode("utf-8", "replace")
-            if name in ignored:
+                if name in ignored:
+                    continue
+            elif name in ignored:
                 continue
             row, column = node.start_point
-            line = row + 1
-            while next_def < len(spans) and spans[next_def][0] <= line:
-                while open_stack and spans[open_stack[-1]][1] < spans[next_def][0]:
-                    open_stack.pop()
-                open_stack.append(next_def)
-                next_def += 1
-            while open_stack and spans[open_stack[-1]][1] < line:
-                open_stack.pop()
             entry = references.get(name)
             if entry is None:
                 entry = references[name] = []
-            entry += (line, column, open_stack[-1] if open_stack else -1)
+            entry += (row + 1, column)
         return references
 
 

@@ -31,6 +31,7 @@ from .watch import Watcher
 from .worker import FileResult, FileTask, content_hash, extractor_for, run_task
 
 COMMIT_EVERY = 256
+BULK_LOAD_MIN_FILES = 500  # below this, keeping the indexes up to date is cheaper
 CONFIG_FILES = frozenset(
     {"go.mod", "tsconfig.json", "jsconfig.json", "package.json", "Cargo.toml", "pyproject.toml"}
 )
@@ -113,7 +114,11 @@ class Index:
         removed = [path for path in stored if path not in on_disk and path not in self._overlays]
 
         with self._write_lock:
-            self._store_results(self._run(tasks, progress), stats, stored)
+            if len(tasks) > BULK_LOAD_MIN_FILES and len(tasks) > len(stored) // 2:
+                with self.store.bulk_load():
+                    self._store_results(self._run(tasks, progress), stats, stored)
+            else:
+                self._store_results(self._run(tasks, progress), stats, stored)
             if removed:
                 with self.store.transaction():
                     for path in removed:

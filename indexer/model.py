@@ -6,6 +6,7 @@ send these back to the parent process.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 
@@ -59,9 +60,8 @@ class Import:
 class ParsedFile:
     """What extraction yields for one file.
 
-    ``references`` maps an identifier to a flat list of ``(line, col, enclosing)`` triples, where
-    ``enclosing`` is the index of the innermost enclosing definition or -1; the flat layout packs
-    straight into an ``array('i')`` for storage.
+    ``references`` maps an identifier to a flat list of ``(line, col)`` pairs (1-based line,
+    0-based UTF-8 byte column); the flat layout packs straight into an ``array('i')`` for storage.
     """
 
     language: str
@@ -71,3 +71,18 @@ class ParsedFile:
     imports: list[Import] = field(default_factory=list)
     exports: tuple[str, ...] | None = None  # e.g. Python ``__all__``; None when not declared
     error_count: int = 0
+
+
+def innermost_definition(spans: list[tuple[int, int, int]], line: int) -> int:
+    """The index of the innermost definition spanning ``line``, or -1.
+
+    ``spans`` are ``(start_line, end_line, index)`` sorted by start line. Definitions nest, so
+    among those that started by ``line`` the latest-starting one that has not ended is innermost.
+    """
+    position = bisect_right(spans, (line, 1 << 62, 1 << 62))
+    while position > 0:
+        position -= 1
+        _, end, index = spans[position]
+        if end >= line:
+            return index
+    return -1

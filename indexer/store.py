@@ -15,9 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .model import Definition, Import, ImportedName, ParsedFile
+from .model import Definition, Import, ImportedName, ParsedFile, innermost_definition
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 FLAG_DECODE_REPLACED = 1  # undecodable bytes were replaced while reading
 FLAG_OVERLAY = 2  # the row reflects an editor buffer, not the disk
@@ -51,15 +51,12 @@ CREATE TABLE IF NOT EXISTS definitions (
     parent INTEGER NOT NULL,
     PRIMARY KEY (file_id, ord)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS definitions_by_name ON definitions (name);
 CREATE TABLE IF NOT EXISTS refs (
     file_id INTEGER NOT NULL,
     name TEXT NOT NULL,
     count INTEGER NOT NULL,
-    positions BLOB NOT NULL,
-    PRIMARY KEY (file_id, name)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS refs_by_name ON refs (name);
+    positions BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS imports (
     id INTEGER PRIMARY KEY,
     file_id INTEGER NOT NULL,
@@ -69,14 +66,22 @@ CREATE TABLE IF NOT EXISTS imports (
     alias TEXT,
     reexport INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS imports_by_file ON imports (file_id);
 CREATE TABLE IF NOT EXISTS import_targets (
     import_id INTEGER NOT NULL,
     target_id INTEGER NOT NULL,
     PRIMARY KEY (import_id, target_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS import_targets_by_target ON import_targets (target_id);
 """
+
+# Secondary indexes, kept apart so a cold build can drop them and build each once at the end
+# (one sort instead of a random B-tree insert per row).
+SECONDARY_INDEXES = {
+    "definitions_by_name": "definitions (name)",
+    "refs_by_name": "refs (name)",
+    "refs_by_file": "refs (file_id)",
+    "imports_by_file": "imports (file_id)",
+    "import_targets_by_target": "import_targets (target_id)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +120,8 @@ class ImportRow:
 
 @dataclass(frozen=True, slots=True)
 class Occurrence:
-    """One identifier occurrence: 1-based line, 0-based UTF-8 byte column, enclosing definition."""
+    """One identifier occurrence: 1-based line, 0-based UTF-8 byte column, and the ``ord`` of the
+    innermost definition around it in that file (-1 at module level)."""
 
     path: str
     line: int
@@ -156,7 +162,25 @@ class Store:
                 for table in tables:
                     self._db.execute(f'DROP TABLE IF EXISTS "{table}"')
                 self._db.executescript(SCHEMA)
+                self._create_indexes()
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            else:
+                self._create_indexes()  # an interrupted bulk load leaves them missing
+
+    def _create_indexes(self) -> None:
+        for name, target in SECONDARY_INDEXES.items():
+            self._db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Drop the secondary indexes while many rows go in; rebuild them once at the end."""
+        with self._lock:
+            for name in SECONDARY_INDEXES:
+                self._db.execute(f"DROP INDEX IF EXISTS {name}")
+            try:
+                yield
+            finally:
+                self._create_indexes()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -218,20 +242,26 @@ class Store:
         """Insert or replace one file and everything extracted from it. Call inside a transaction.
 
         ``references`` maps each name to its occurrences packed as ``array('i')`` bytes of
-        ``(line, col, enclosing)`` triples.
+        ``(line, col)`` pairs.
         """
         db = self._db
         exports = "\n".join(parsed.exports) if parsed.exports is not None else None
-        file_id = db.execute(
-            "INSERT INTO files (path, language, hash, size, mtime_ns, line_count, flags, exports)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT(path) DO UPDATE SET language=excluded.language, hash=excluded.hash,"
-            " size=excluded.size, mtime_ns=excluded.mtime_ns, line_count=excluded.line_count,"
-            " flags=excluded.flags, exports=excluded.exports"
-            " RETURNING id",
-            (path, parsed.language, content_hash, size, mtime_ns, parsed.line_count, flags, exports),
-        ).fetchone()[0]
-        self._clear_contents(file_id)
+        values = (parsed.language, content_hash, size, mtime_ns, parsed.line_count, flags, exports)
+        existing = db.execute("SELECT id FROM files WHERE path=?", (path,)).fetchone()
+        if existing is None:
+            file_id = db.execute(
+                "INSERT INTO files (path, language, hash, size, mtime_ns, line_count, flags, exports)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (path, *values),
+            ).lastrowid
+        else:
+            file_id = existing[0]
+            db.execute(
+                "UPDATE files SET language=?, hash=?, size=?, mtime_ns=?, line_count=?, flags=?, exports=?"
+                " WHERE id=?",
+                (*values, file_id),
+            )
+            self._clear_contents(file_id)
         db.executemany(
             "INSERT INTO definitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -254,7 +284,7 @@ class Store:
         )
         db.executemany(
             "INSERT INTO refs VALUES (?, ?, ?, ?)",
-            [(file_id, name, len(blob) // 12, blob) for name, blob in references.items()],
+            [(file_id, name, len(blob) // 8, blob) for name, blob in references.items()],
         )
         for imp in parsed.imports:
             for name, alias in _import_rows(imp):
@@ -398,21 +428,26 @@ class Store:
     # -- references ------------------------------------------------------------------------
 
     def references_to(self, name: str, paths: Iterable[str] | None = None) -> list[Occurrence]:
-        """Every occurrence of an identifier, optionally only in the given files."""
+        """Every occurrence of an identifier, optionally only in the given files, in file order."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT f.path, r.positions FROM refs r JOIN files f ON f.id = r.file_id"
+                "SELECT f.id, f.path, r.positions FROM refs r JOIN files f ON f.id = r.file_id"
                 " WHERE r.name=? ORDER BY f.path",
                 (name,),
             ).fetchall()
-        wanted = set(paths) if paths is not None else None
-        found: list[Occurrence] = []
-        for path, blob in rows:
-            if wanted is not None and path not in wanted:
-                continue
-            values = array("i")
-            values.frombytes(blob)
-            found.extend(Occurrence(path, *values[i : i + 3]) for i in range(0, len(values), 3))
+            wanted = set(paths) if paths is not None else None
+            found: list[Occurrence] = []
+            for file_id, path, blob in rows:
+                if wanted is not None and path not in wanted:
+                    continue
+                values = array("i")
+                values.frombytes(blob)
+                spans = self._db.execute(
+                    "SELECT start_line, end_line, ord FROM definitions WHERE file_id=? ORDER BY start_line, ord",
+                    (file_id,),
+                ).fetchall()
+                pairs = sorted(zip(values[::2], values[1::2], strict=True))
+                found.extend(Occurrence(path, line, col, innermost_definition(spans, line)) for line, col in pairs)
         return found
 
     def reference_counts(self, name: str) -> list[tuple[str, int]]:

@@ -33,6 +33,8 @@ def node_text(node: Node, source: bytes) -> str:
 
 def leading_comment(node: Node, source: bytes, comment_types: frozenset[str]) -> str:
     """Comment lines directly above ``node`` (no blank line between), as plain text."""
+    if not _comment_line_above(node, source):
+        return ""  # the common case, decided from the bytes without walking siblings
     lines: list[str] = []
     expected_end_row = node.start_point.row
     sibling = node.prev_sibling
@@ -43,6 +45,17 @@ def leading_comment(node: Node, source: bytes, comment_types: frozenset[str]) ->
         expected_end_row = sibling.start_point.row
         sibling = sibling.prev_sibling
     return "\n".join(_strip_comment_markers(line) for line in lines).strip()
+
+
+_COMMENT_LINE_STARTS = (b"#", b"//", b"/*", b"*", b"--")
+
+
+def _comment_line_above(node: Node, source: bytes) -> bool:
+    line_start = source.rfind(b"\n", 0, node.start_byte)
+    if line_start <= 0:
+        return False
+    previous = source[source.rfind(b"\n", 0, line_start) + 1 : line_start].strip()
+    return previous.startswith(_COMMENT_LINE_STARTS) or previous.endswith(b"*/")
 
 
 def _strip_comment_markers(text: str) -> str:

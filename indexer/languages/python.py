@@ -34,7 +34,7 @@ def _span(node: Node) -> Node:
 def _doc(node: Node, source: bytes) -> str:
     body = node.child_by_field_name("body")
     if body is not None and body.named_child_count:
-        first = body.named_children[0]
+        first = body.named_child(0)
         if first.type == "expression_statement" and first.named_child_count == 1:
             literal = first.named_children[0]
             if literal.type == "string":

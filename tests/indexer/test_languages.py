@@ -14,7 +14,7 @@ from tree_sitter import Language, QueryCursor
 
 from indexer.extract import Extractor
 from indexer.languages import language_for_path, language_named
-from indexer.model import Definition, Import, ImportedName, ParsedFile
+from indexer.model import Definition, Import, ImportedName, ParsedFile, innermost_definition
 
 REPOS = Path(__file__).resolve().parents[1] / "fixtures" / "repos"
 
@@ -43,10 +43,11 @@ def definition(parsed: ParsedFile, qualified_name: str, kind: str | None = None)
 def references(parsed: ParsedFile, name: str) -> list[tuple[int, str | None]]:
     """``(line, qualified name of the innermost enclosing definition)`` for each occurrence."""
     flat = parsed.references.get(name, [])
+    spans = sorted((d.start_line, d.end_line, i) for i, d in enumerate(parsed.definitions))
     found = []
-    for index in range(0, len(flat), 3):
-        enclosing = flat[index + 2]
-        found.append((flat[index], parsed.definitions[enclosing].qualified_name if enclosing >= 0 else None))
+    for line in sorted(flat[::2]):
+        enclosing = innermost_definition(spans, line)
+        found.append((line, parsed.definitions[enclosing].qualified_name if enclosing >= 0 else None))
     return found
 
 
