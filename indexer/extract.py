@@ -34,9 +34,19 @@ class Extractor:
             return self.parser.parse(source)
         return self.parser.parse(source, old_tree)
 
-    def extract(self, tree: Tree, source: bytes) -> ParsedFile:
+    def extract(self, tree: Tree, source: bytes, byte_range: tuple[int, int] | None = None) -> ParsedFile:
+        """Everything in the file, or only what lies in ``byte_range`` (whole top-level statements)."""
         root = tree.root_node
-        captures = QueryCursor(self.query).captures(root)
+        cursor = QueryCursor(self.query)
+        if byte_range is None:
+            captures = cursor.captures(root)
+        else:
+            cursor.set_byte_range(*byte_range)  # matches may still reach past the range: trim them
+            low, high = byte_range
+            captures = {
+                name: [n for n in nodes if n.start_byte >= low and n.end_byte <= high]
+                for name, nodes in cursor.captures(root).items()
+            }
         definitions, name_starts = self._definitions(captures, source)
         parsed = ParsedFile(
             language=self.spec.name,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import platformdirs
 
-from .buffers import BufferTrees
+from .buffers import Buffers
 from .files import DEFAULT_MAX_FILE_SIZE, IGNORE_FILES, ROOT_IGNORE_FILES, IgnoreRules, resolve_inside, walk
 from .languages import language_for_path
 from .model import Definition
@@ -76,7 +76,7 @@ class Index:
         self.store.set_meta("root", str(self.root))
         self._ignore = IgnoreRules(self.root, self.config.exclude)
         self._overlays: set[str] = set()
-        self._trees = BufferTrees()
+        self._buffers = Buffers()
         self._layout: RepoLayout | None = None
         self._write_lock = threading.RLock()
 
@@ -126,6 +126,8 @@ class Index:
                 stats.removed = len(removed)
             if stats.parsed or stats.removed or self._layout is None:
                 self._resolve_all()
+            if stats.parsed or stats.removed:
+                self.store.checkpoint()  # fold the WAL in now rather than during a later keystroke
         stats.files = self.store.totals()["files"]
         stats.seconds = time.perf_counter() - started
         return stats
@@ -189,9 +191,7 @@ class Index:
         if rel is None or spec is None:
             return False
         source = text.encode("utf-8", "replace")
-        extractor = extractor_for(spec)
-        tree = self._trees.parse(rel, source, extractor)
-        parsed = extractor.extract(tree, source)
+        parsed = self._buffers.extract(rel, source, extractor_for(spec))
         flags = FLAG_OVERLAY | (FLAG_PARSE_ERRORS if parsed.error_count else 0)
         with self._write_lock:
             is_new = self.store.file(rel) is None
@@ -209,7 +209,7 @@ class Index:
         if rel is None or rel not in self._overlays:
             return
         self._overlays.discard(rel)
-        self._trees.forget(rel)
+        self._buffers.forget(rel)
         self.refresh([rel])
 
     def refresh(self, paths: Iterable[str]) -> None:

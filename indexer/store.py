@@ -286,13 +286,14 @@ class Store:
             "INSERT INTO refs VALUES (?, ?, ?, ?)",
             [(file_id, name, len(blob) // 8, blob) for name, blob in references.items()],
         )
-        for imp in parsed.imports:
-            for name, alias in _import_rows(imp):
-                db.execute(
-                    "INSERT INTO imports (file_id, line, module, name, alias, reexport)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (file_id, imp.line, imp.module, name, alias, int(imp.reexport)),
-                )
+        db.executemany(
+            "INSERT INTO imports (file_id, line, module, name, alias, reexport) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (file_id, imp.line, imp.module, name, alias, int(imp.reexport))
+                for imp in parsed.imports
+                for name, alias in _import_rows(imp)
+            ],
+        )
         return file_id
 
     def _clear_contents(self, file_id: int) -> None:
@@ -334,7 +335,15 @@ class Store:
 
     def set_import_targets(self, targets: dict[int, Iterable[str]]) -> None:
         """Replace the resolved targets of the given import rows. Call inside a transaction."""
-        ids = {path: file_id for file_id, path in self._db.execute("SELECT id, path FROM files")}
+        wanted = {path for paths in targets.values() for path in paths}
+        if len(wanted) > 500:
+            ids = {path: file_id for file_id, path in self._db.execute("SELECT id, path FROM files")}
+        else:
+            ids = {}
+            for path in wanted:
+                row = self._db.execute("SELECT id FROM files WHERE path=?", (path,)).fetchone()
+                if row:
+                    ids[path] = row[0]
         self._db.executemany(
             "DELETE FROM import_targets WHERE import_id=?", [(import_id,) for import_id in targets]
         )
