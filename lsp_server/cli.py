@@ -83,7 +83,7 @@ def _progress_bar(description: str) -> tuple[Callable[[int, int], None], Callabl
     """A tqdm bar on stderr driven by (done, total) callbacks."""
     from tqdm import tqdm
 
-    bar = tqdm(desc=description, unit="file", file=sys.stderr, dynamic_ncols=True, leave=False)
+    bar = tqdm(desc=description, unit="file", file=sys.stderr, dynamic_ncols=True, leave=False, disable=None)
 
     def update(done: int, total: int) -> None:
         if bar.total != total:

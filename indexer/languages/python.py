@@ -45,11 +45,16 @@ def _doc(node: Node, source: bytes) -> str:
 
 
 def _string_value(node: Node, source: bytes) -> str:
+    """A string literal's value; escapes are only interpreted when there are any (rare in docs)."""
     text = node_text(node, source)
+    body = text.lstrip("rbuRBUfF")
+    quote = body[:3] if body[:3] in ('"""', "'''") else body[:1]
+    if "\\" not in body and quote and body.endswith(quote) and len(body) >= 2 * len(quote):
+        return body[len(quote) : -len(quote)].strip()
     try:
         value = ast.literal_eval(text)
     except (ValueError, SyntaxError, MemoryError, RecursionError):
-        value = text.strip("'\"rbuRBUfF")
+        value = body.strip("'\"")
     return value.strip() if isinstance(value, str) else ""
 
 
