@@ -3,6 +3,8 @@
 Others use only what is named here.
 """
 
+from indexer import BuildStats
+
 from .workspace import FileDependencies, Workspace, WorkspaceSettings
 
-__all__ = ["FileDependencies", "Workspace", "WorkspaceSettings"]
+__all__ = ["BuildStats", "FileDependencies", "Workspace", "WorkspaceSettings"]

@@ -69,6 +69,24 @@ class Workspace:
         importers = sorted({(row.path, row.line) for row in self.index.importers_of(rel)})
         return FileDependencies(rel, imports, importers)
 
+    def stats(self) -> dict[str, object]:
+        """Counts (files, definitions, references, imports), index size, and per-language rows."""
+        return self.index.stats()
+
+    @property
+    def index_path(self) -> Path:
+        return self.index.store.path
+
+    def is_indexed(self, path: str) -> bool:
+        return self.index.store.file(path) is not None
+
+    def most_imported(self, limit: int) -> list[tuple[str, int]]:
+        """Files imported by the most other files, with how many import each."""
+        return self.index.store.most_imported(limit)
+
+    def dependents(self, path: str) -> list[str]:
+        return self.index.dependents(path)
+
     def relative(self, path: str) -> str:
         """A user-given path (absolute, or relative to the root) as a workspace-relative one."""
         candidate = Path(path)

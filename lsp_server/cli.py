@@ -9,10 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-from agent import Workspace, WorkspaceSettings
+from agent import BuildStats, Workspace, WorkspaceSettings
 
 
 class UsageError(Exception):
@@ -79,29 +78,24 @@ def _open(args: argparse.Namespace) -> Workspace:
     return Workspace(args.root, settings)
 
 
-def _progress_bar(description: str) -> tuple[Callable[[int, int], None], Callable[[], None]]:
-    """A tqdm bar on stderr driven by (done, total) callbacks."""
+def build_with_progress(workspace: Workspace) -> BuildStats:
+    """Build the index with a tqdm bar on stderr (shown only on a terminal)."""
     from tqdm import tqdm
 
-    bar = tqdm(desc=description, unit="file", file=sys.stderr, dynamic_ncols=True, leave=False, disable=None)
+    with tqdm(desc="indexing", unit="file", file=sys.stderr, dynamic_ncols=True, leave=False, disable=None) as bar:
 
-    def update(done: int, total: int) -> None:
-        if bar.total != total:
-            bar.reset(total=total)
-        bar.n = done
-        bar.refresh() if done in (0, total) else bar.update(0)
+        def update(done: int, total: int) -> None:
+            if bar.total != total:
+                bar.reset(total=total)
+            bar.update(done - bar.n)
 
-    return update, bar.close
+        return workspace.build_index(update)
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
     with _open(args) as workspace:
-        update, close = _progress_bar("indexing")
-        try:
-            stats = workspace.build_index(update)
-        finally:
-            close()
-        summary = workspace.index.stats()
+        stats = build_with_progress(workspace)
+        summary = workspace.stats()
     if args.json:
         print(json.dumps({"build": _build_json(stats), "index": summary}, indent=2))
         return 0
@@ -115,11 +109,11 @@ def _cmd_index(args: argparse.Namespace) -> int:
     )
     if stats.skipped:
         print("skipped: " + ", ".join(f"{count} {reason}" for reason, count in sorted(stats.skipped.items())))
-    print(f"index: {workspace.index.store.path} ({summary['index_bytes'] / 1e6:.1f} MB)")
+    print(f"index: {workspace.index_path} ({summary['index_bytes'] / 1e6:.1f} MB)")
     return 0
 
 
-def _build_json(stats) -> dict:
+def _build_json(stats: BuildStats) -> dict:
     return {
         "files": stats.files,
         "parsed": stats.parsed,
@@ -166,7 +160,7 @@ def _cmd_deps(args: argparse.Namespace) -> int:
             rel = workspace.relative(str(args.file))
         except ValueError:
             raise UsageError(f"file is outside the workspace: {args.file}") from None
-        if workspace.index.store.file(rel) is None:
+        if not workspace.is_indexed(rel):
             raise UsageError(f"not an indexed file of {args.root}: {args.file}")
         deps = workspace.dependencies(rel)
     if args.json:

@@ -18,20 +18,16 @@ def standard_library() -> Path:
 
 
 def run_demo(root: Path | None = None) -> int:
-    from .cli import _progress_bar
+    from .cli import build_with_progress
 
     root = (root or standard_library()).resolve()
     print(f"wholerepo demo: indexing {root}")
     with tempfile.TemporaryDirectory(prefix="wholerepo-demo-") as index_dir:
         settings = WorkspaceSettings(index_dir=Path(index_dir), exclude=STDLIB_EXCLUDE)
         with Workspace(root, settings) as workspace:
-            update, close = _progress_bar("indexing")
-            try:
-                stats = workspace.build_index(update)
-            finally:
-                close()
-            summary = workspace.index.stats()
-            most_imported = workspace.index.store.most_imported(10)
+            stats = build_with_progress(workspace)
+            summary = workspace.stats()
+            most_imported = workspace.most_imported(10)
             sample = _sample_question(workspace)
     print(f"\nindexed {stats.files} files in {stats.seconds:.2f}s ({stats.parsed} parsed)")
     print(f"index size on disk: {summary['index_bytes'] / 1e6:.1f} MB")
@@ -58,7 +54,7 @@ def _sample_question(workspace: Workspace) -> str:
     if not found:
         return ""
     definition = found[0]
-    dependents = workspace.index.dependents(definition.path)
+    dependents = workspace.dependents(definition.path)
     return (
         f"'{definition.definition.qualified_name}' is defined at {definition.path}:{definition.definition.name_line}"
         f" ({definition.definition.signature}); {len(dependents)} files import {definition.path}"
