@@ -28,7 +28,7 @@ from .names import resolve_name
 from .resolve import RepoLayout, resolve_import
 from .store import FLAG_OVERLAY, FLAG_PARSE_ERRORS, ImportRow, Occurrence, Store, StoredDefinition, pack_references
 from .watch import Watcher
-from .worker import FileResult, FileTask, content_hash, extractor_for, run_task
+from .worker import FileResult, FileTask, content_hash, extractor_for, open_worker_store, run_and_store, run_task
 
 COMMIT_EVERY = 256
 BULK_LOAD_MIN_FILES = 500  # below this, keeping the indexes up to date is cheaper
@@ -141,8 +141,10 @@ class Index:
             results: Iterable[FileResult] = map(run_task, tasks)
             pool = None
         else:
-            pool = multiprocessing.get_context("forkserver").Pool(jobs)
-            results = pool.imap_unordered(run_task, tasks, chunksize=4)
+            pool = multiprocessing.get_context("forkserver").Pool(
+                jobs, initializer=open_worker_store, initargs=(str(self.store.path),)
+            )
+            results = pool.imap_unordered(run_and_store, tasks, chunksize=4)
         try:
             for done, result in enumerate(results, 1):
                 if progress:
@@ -169,6 +171,8 @@ class Index:
                 if result.skipped:
                     stats.skipped[result.skipped.split(":")[0]] += 1
                     self.store.delete_file(result.path)
+                elif result.stored:
+                    stats.parsed += 1
                 elif result.parsed is None:
                     stats.unchanged += 1
                     self.store.touch_file(stored[result.path].id, result.size, result.mtime_ns)

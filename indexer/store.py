@@ -132,16 +132,19 @@ class Occurrence:
 class Store:
     """All reads and writes of one index database. Safe to share between threads."""
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, migrate: bool = True) -> None:
+        """Open (creating if needed) the index; ``migrate=False`` for extra writer processes that
+        must leave the schema, and the secondary indexes a bulk load dropped, as they are."""
         db_path.parent.mkdir(parents=True, exist_ok=True)
         self.path = db_path
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(db_path, timeout=60, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA temp_store=MEMORY")
         self._db.execute("PRAGMA cache_size=-65536")
-        self._migrate()
+        if migrate:
+            self._migrate()
 
     def close(self) -> None:
         with self._lock:

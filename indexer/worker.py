@@ -14,9 +14,10 @@ from .extract import Extractor
 from .files import decode_source, is_binary
 from .languages import LanguageSpec, language_for_path
 from .model import ParsedFile
-from .store import FLAG_DECODE_REPLACED, FLAG_PARSE_ERRORS, pack_references
+from .store import FLAG_DECODE_REPLACED, FLAG_PARSE_ERRORS, Store, pack_references
 
 _extractors: dict[str, Extractor] = {}
+_store: Store | None = None
 
 
 def extractor_for(spec: LanguageSpec) -> Extractor:
@@ -43,6 +44,7 @@ class FileResult:
     parsed: ParsedFile | None = None
     references: dict[str, bytes] = field(default_factory=dict)
     skipped: str | None = None
+    stored: bool = False  # a worker process already wrote it into the index
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,3 +91,26 @@ def extract_bytes(path: str, data: bytes, mtime_ns: int, digest: str, flags: int
     return FileResult(
         path, len(data), mtime_ns, digest, flags, parsed, pack_references(parsed.references)
     )
+
+
+def open_worker_store(db_path: str) -> None:
+    """Pool initializer: each worker writes what it extracts straight into the index.
+
+    Writing where the results are made spares pickling them to the parent and keeps the parent
+    (which would otherwise do all SQLite work) from competing with the workers for the cores.
+    SQLite serialises the writers; each file is one short transaction.
+    """
+    global _store
+    _store = Store(Path(db_path), migrate=False)
+
+
+def run_and_store(task: FileTask) -> FileResult:
+    """``run_task``, then write a changed file's extraction into the worker's store."""
+    result = run_task(task)
+    if result.parsed is None or _store is None:
+        return result
+    with _store.transaction():
+        _store.put_file(
+            result.path, result.hash, result.size, result.mtime_ns, result.flags, result.parsed, result.references
+        )
+    return FileResult(result.path, result.size, result.mtime_ns, result.hash, result.flags, stored=True)
