@@ -264,31 +264,9 @@ class Store:
                 " WHERE id=?",
                 (*values, file_id),
             )
-            self._clear_contents(file_id)
-        db.executemany(
-            "INSERT INTO definitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    file_id,
-                    ord_,
-                    d.name,
-                    d.qualified_name,
-                    d.kind,
-                    d.start_line,
-                    d.end_line,
-                    d.name_line,
-                    d.name_col,
-                    d.signature,
-                    d.doc,
-                    d.parent,
-                )
-                for ord_, d in enumerate(parsed.definitions)
-            ],
-        )
-        db.executemany(
-            "INSERT INTO refs VALUES (?, ?, ?, ?)",
-            [(file_id, name, len(blob) // 8, blob) for name, blob in references.items()],
-        )
+            self._clear_imports(file_id)
+        self._write_definitions(file_id, parsed.definitions, fresh=existing is None)
+        self._write_references(file_id, references, fresh=existing is None)
         db.executemany(
             "INSERT INTO imports (file_id, line, module, name, alias, reexport) VALUES (?, ?, ?, ?, ?, ?)",
             [
@@ -299,10 +277,57 @@ class Store:
         )
         return file_id
 
+    def _write_definitions(self, file_id: int, definitions: list[Definition], fresh: bool) -> None:
+        """Store a file's definitions; for a file already stored, only rows that changed are written."""
+        rows = [
+            (file_id, ord_, d.name, d.qualified_name, d.kind, d.start_line, d.end_line, d.name_line, d.name_col,
+             d.signature, d.doc, d.parent)
+            for ord_, d in enumerate(definitions)
+        ]  # fmt: skip
+        if not fresh:
+            old = set(self._db.execute("SELECT * FROM definitions WHERE file_id=?", (file_id,)))
+            rows = [row for row in rows if row not in old]
+            self._db.execute("DELETE FROM definitions WHERE file_id=? AND ord>=?", (file_id, len(definitions)))
+        self._db.executemany("INSERT OR REPLACE INTO definitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def _write_references(self, file_id: int, references: dict[str, bytes], fresh: bool) -> None:
+        """Store a file's references; for a file already stored, only names whose occurrences changed
+        are written, which spares the name index most of an editor keystroke's churn."""
+        if fresh:
+            self._db.executemany(
+                "INSERT INTO refs VALUES (?, ?, ?, ?)",
+                [(file_id, name, len(blob) // 8, blob) for name, blob in references.items()],
+            )
+            return
+        old = {
+            name: (rowid, blob)
+            for rowid, name, blob in self._db.execute(
+                "SELECT rowid, name, positions FROM refs WHERE file_id=?", (file_id,)
+            )
+        }
+        self._db.executemany(
+            "DELETE FROM refs WHERE rowid=?", [(rowid,) for name, (rowid, _) in old.items() if name not in references]
+        )
+        self._db.executemany(
+            "UPDATE refs SET count=?, positions=? WHERE rowid=?",
+            [
+                (len(blob) // 8, blob, old[name][0])
+                for name, blob in references.items()
+                if name in old and old[name][1] != blob
+            ],
+        )
+        self._db.executemany(
+            "INSERT INTO refs VALUES (?, ?, ?, ?)",
+            [(file_id, name, len(blob) // 8, blob) for name, blob in references.items() if name not in old],
+        )
+
     def _clear_contents(self, file_id: int) -> None:
+        self._db.execute("DELETE FROM definitions WHERE file_id=?", (file_id,))
+        self._db.execute("DELETE FROM refs WHERE file_id=?", (file_id,))
+        self._clear_imports(file_id)
+
+    def _clear_imports(self, file_id: int) -> None:
         db = self._db
-        db.execute("DELETE FROM definitions WHERE file_id=?", (file_id,))
-        db.execute("DELETE FROM refs WHERE file_id=?", (file_id,))
         db.execute(
             "DELETE FROM import_targets WHERE import_id IN (SELECT id FROM imports WHERE file_id=?)",
             (file_id,),
