@@ -195,9 +195,9 @@ class Index:
         if rel is None or spec is None:
             return False
         source = text.encode("utf-8", "replace")
-        parsed = self._buffers.extract(rel, source, extractor_for(spec))
-        flags = FLAG_OVERLAY | (FLAG_PARSE_ERRORS if parsed.error_count else 0)
-        with self._write_lock:
+        with self._write_lock:  # one writer at a time: editor updates and watcher refreshes interleave
+            parsed = self._buffers.extract(rel, source, extractor_for(spec))
+            flags = FLAG_OVERLAY | (FLAG_PARSE_ERRORS if parsed.error_count else 0)
             is_new = self.store.file(rel) is None
             with self.store.transaction():
                 self.store.put_file(
@@ -210,11 +210,12 @@ class Index:
     def close_buffer(self, path: str) -> None:
         """Drop a buffer's overlay: the index goes back to what is on disk."""
         rel = self._relative(path)
-        if rel is None or rel not in self._overlays:
-            return
-        self._overlays.discard(rel)
-        self._buffers.forget(rel)
-        self.refresh([rel])
+        with self._write_lock:
+            if rel is None or rel not in self._overlays:
+                return
+            self._overlays.discard(rel)
+            self._buffers.forget(rel)
+            self.refresh([rel])
 
     def refresh(self, paths: Iterable[str]) -> None:
         """Re-read files from disk after they changed, appeared or vanished (open buffers win)."""

@@ -203,3 +203,39 @@ def test_index_file_is_sqlite_in_wal_mode(py_project, make_index):
     mode = index.store._db.execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
     assert Path(index.store.path).name == "index.sqlite"
+
+
+def test_concurrent_buffer_updates_and_disk_refreshes_stay_consistent(py_project, make_index):
+    import threading
+
+    index = make_index(py_project)
+    index.build()
+    path = "src/shop/pricing.py"
+    disk = (py_project / path).read_text()
+    errors: list[BaseException] = []
+
+    def typist(worker: int) -> None:
+        try:
+            for step in range(30):
+                index.update(path, disk + f"\n\ndef typed_{worker}_{step}():\n    return {step}\n")
+        except BaseException as error:  # surfaced below
+            errors.append(error)
+
+    def refresher() -> None:
+        try:
+            for _ in range(30):
+                index.refresh(["src/shop/models.py", "src/shop/util/text.py"])
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=typist, args=(n,)) for n in range(2)] + [threading.Thread(target=refresher)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    final = disk + "\n\ndef final_one():\n    return 0\n"
+    index.update(path, final)
+    names = [d.definition.name for d in index.definitions(path)]
+    assert names == ["__all__", "total", "final_one"]
+    assert index.store.integrity_ok()
