@@ -67,7 +67,10 @@ def _from_imports(
             found += _modules(store, row.targets)
         else:
             for target in row.targets:
-                found += _lookup_in_module(store, target, row.name, depth + 1, seen)
+                if _imports_submodule(row, target):
+                    found += _modules(store, (target,))
+                else:
+                    found += _lookup_in_module(store, target, row.name, depth + 1, seen)
     if not found:
         for row in imports:
             if row.name == "*":
@@ -155,6 +158,14 @@ def _split_top_level(text: str) -> list[str]:
             current.append(char)
     parts.append("".join(current))
     return parts
+
+
+def _imports_submodule(row: ImportRow, target: str) -> bool:
+    """``from pkg import sub`` resolved to the file of ``sub`` itself (not ``from .sub import sub``),
+    so the name is the module even when that module defines a top-level ``sub`` too."""
+    assert row.name is not None
+    last = re.split(r"[./:]+", row.module.rstrip("./"))[-1] if row.module.strip("./") else ""
+    return last != row.name and _module_named(target, row.name)
 
 
 def _module_named(path: str, name: str) -> bool:

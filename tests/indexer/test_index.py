@@ -239,3 +239,22 @@ def test_concurrent_buffer_updates_and_disk_refreshes_stay_consistent(py_project
     names = [d.definition.name for d in index.definitions(path)]
     assert names == ["__all__", "total", "final_one"]
     assert index.store.integrity_ok()
+
+
+def test_from_package_import_submodule_means_the_module_even_if_it_defines_that_name(tmp_path, make_index):
+    from tests.conftest import write_tree
+
+    root = write_tree(
+        tmp_path / "ws",
+        {
+            "pkg/__init__.py": "",
+            "pkg/cli.py": "def load(): pass\n\ncli = object()\n",
+            "pkg/app.py": "from . import cli\nfrom .cli import cli as group\n\ncli.load()\n",
+        },
+    )
+    index = make_index(root)
+    index.build()
+    assert [(d.path, d.definition.qualified_name) for d in index.resolve("pkg/app.py", "cli.load")] == [
+        ("pkg/cli.py", "load")
+    ]
+    assert [(d.path, d.definition.kind) for d in index.resolve("pkg/app.py", "group")] == [("pkg/cli.py", "variable")]
