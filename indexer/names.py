@@ -163,9 +163,14 @@ def _split_top_level(text: str) -> list[str]:
 def _imports_submodule(row: ImportRow, target: str) -> bool:
     """``from pkg import sub`` resolved to the file of ``sub`` itself (not ``from .sub import sub``),
     so the name is the module even when that module defines a top-level ``sub`` too."""
-    assert row.name is not None
-    last = re.split(r"[./:]+", row.module.rstrip("./"))[-1] if row.module.strip("./") else ""
-    return last != row.name and _module_named(target, row.name)
+    return _last_module_component(row.module) != row.name and _module_named(target, row.name)
+
+
+def _last_module_component(spelling: str) -> str:
+    """``a.b`` -> ``b``, ``./x/y.js`` -> ``y``, ``crate::m`` -> ``m``, ``.`` -> ``""``."""
+    if "/" in spelling:
+        return spelling.rstrip("/").rsplit("/", 1)[-1].split(".", 1)[0]
+    return re.split(r"\.|::", spelling.rstrip("."))[-1]
 
 
 def _module_named(path: str, name: str) -> bool:
