@@ -73,8 +73,9 @@ CREATE TABLE IF NOT EXISTS import_targets (
 ) WITHOUT ROWID;
 """
 
-# Secondary indexes, kept apart so a cold build can drop them and build each once at the end
-# (one sort instead of a random B-tree insert per row).
+# Secondary indexes, created after the tables. A bulk load drops the ones keyed by name (random
+# B-tree inserts for every row) and builds each once at the end with one sort; the per-file ones
+# stay, since replacing a file's rows needs them.
 SECONDARY_INDEXES = {
     "definitions_by_name": "definitions (name)",
     "refs_by_name": "refs (name)",
@@ -82,6 +83,7 @@ SECONDARY_INDEXES = {
     "imports_by_file": "imports (file_id)",
     "import_targets_by_target": "import_targets (target_id)",
 }
+DROPPED_DURING_BULK_LOAD = ("definitions_by_name", "refs_by_name", "import_targets_by_target")
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,9 +178,9 @@ class Store:
 
     @contextmanager
     def bulk_load(self) -> Iterator[None]:
-        """Drop the secondary indexes while many rows go in; rebuild them once at the end."""
+        """Drop the name indexes while many rows go in; rebuild them once at the end."""
         with self._lock:
-            for name in SECONDARY_INDEXES:
+            for name in DROPPED_DURING_BULK_LOAD:
                 self._db.execute(f"DROP INDEX IF EXISTS {name}")
             try:
                 yield

@@ -258,3 +258,26 @@ def test_from_package_import_submodule_means_the_module_even_if_it_defines_that_
         ("pkg/cli.py", "load")
     ]
     assert [(d.path, d.definition.kind) for d in index.resolve("pkg/app.py", "group")] == [("pkg/cli.py", "variable")]
+
+
+def test_rebuild_after_most_files_changed_takes_the_bulk_path_and_stays_exact(tmp_path, make_index):
+    from tests.conftest import write_tree
+
+    count = 600
+
+    def module(i: int, prefix: str) -> str:
+        following = (i + 1) % count
+        return f"from m{following} import {prefix}{following}\n\ndef {prefix}{i}():\n    return {i}\n"
+
+    root = write_tree(tmp_path / "ws", {f"m{i}.py": module(i, "f") for i in range(count)})
+    index = make_index(root, jobs=2)
+    assert index.build().parsed == count
+    for i in range(count):  # every file now defines another name
+        (root / f"m{i}.py").write_text(module(i, "g"))
+    assert index.build().parsed == count
+    fresh = make_index(root, jobs=1)
+    fresh.build()
+    assert index.stats() | {"index_bytes": 0} == fresh.stats() | {"index_bytes": 0}
+    assert index.store.dependency_edges() == fresh.store.dependency_edges()
+    assert [d.definition.name for d in index.search("f1", 5)] == []
+    assert index.resolve("m1.py", "g2")[0].path == "m2.py"
