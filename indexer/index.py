@@ -53,6 +53,7 @@ class BuildStats:
     removed: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    worker_peak_rss_kb: int = 0  # the largest peak of any indexing worker process
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,7 @@ class Index:
                     self.store.delete_file(result.path)
                 elif result.stored:
                     stats.parsed += 1
+                    stats.worker_peak_rss_kb = max(stats.worker_peak_rss_kb, result.worker_peak_rss_kb)
                 elif result.parsed is None:
                     stats.unchanged += 1
                     self.store.touch_file(stored[result.path].id, result.size, result.mtime_ns)

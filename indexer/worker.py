@@ -7,6 +7,7 @@ plain picklable results (references already packed into blobs, to keep pickling 
 from __future__ import annotations
 
 import hashlib
+import resource
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,7 @@ class FileResult:
     references: dict[str, bytes] = field(default_factory=dict)
     skipped: str | None = None
     stored: bool = False  # a worker process already wrote it into the index
+    worker_peak_rss_kb: int = 0  # the peak resident memory of the process that produced it
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,4 +115,7 @@ def run_and_store(task: FileTask) -> FileResult:
         _store.put_file(
             result.path, result.hash, result.size, result.mtime_ns, result.flags, result.parsed, result.references
         )
-    return FileResult(result.path, result.size, result.mtime_ns, result.hash, result.flags, stored=True)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return FileResult(
+        result.path, result.size, result.mtime_ns, result.hash, result.flags, stored=True, worker_peak_rss_kb=peak
+    )
