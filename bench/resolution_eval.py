@@ -5,7 +5,8 @@ Usage: ``python -m bench.resolution_eval CASES.jsonl`` on cases prepared by
 ``make bench``). Only ``call`` cases whose prefix ends in a plain or dotted name followed by ``(``
 count: that name, resolved from the case's file through ``Index.resolve``, must yield a
 definition whose span holds the gold ``def_line``. It checks import and name resolution on real
-code nobody here wrote; receiver inference (``self.x.m(``) is context packing's job.
+code nobody here wrote. ``member`` cases (``v.m(`` and ``v.``) count when the member found through
+the receiver's locally inferred class (``Index.receiver_classes``) holds the gold line.
 """
 
 from __future__ import annotations
@@ -32,11 +33,10 @@ def evaluate(cases_path: Path) -> tuple[Counter, Counter, list[tuple]]:
         with tempfile.TemporaryDirectory() as index_dir, Index(root, IndexConfig(index_dir=Path(index_dir))) as index:
             index.build()
             for case in root_cases:
-                match = CALLED_NAME.search(case["line_prefix"]) if case["variant"] == "call" else None
-                if match is None or match.group(1).startswith(("self.", "this.")):
+                found = _member_candidates(index, case) if case["kind"] == "member" else _name_candidates(index, case)
+                if found is None:
                     continue
                 gold = case["gold"][0]
-                found = index.resolve(case["file"], match.group(1))
                 hit = any(
                     d.path == gold["path"] and d.definition.start_line <= gold["def_line"] <= d.definition.end_line
                     and d.definition.kind != "module"
@@ -46,8 +46,28 @@ def evaluate(cases_path: Path) -> tuple[Counter, Counter, list[tuple]]:
                 hits[case["kind"]] += hit
                 if not hit:
                     seen = [(d.path, d.definition.qualified_name) for d in found][:3]
-                    misses.append((case["id"], match.group(1), seen))
+                    misses.append((case["id"], case["line_prefix"].strip(), seen))
     return totals, hits, misses
+
+
+def _name_candidates(index: Index, case: dict) -> list | None:
+    match = CALLED_NAME.search(case["line_prefix"]) if case["variant"] == "call" else None
+    if match is None or match.group(1).startswith(("self.", "this.")):
+        return None
+    return index.resolve(case["file"], match.group(1))
+
+
+def _member_candidates(index: Index, case: dict) -> list:
+    """``v.m(`` or ``v.`` (the member from the target): members of v's locally inferred class."""
+    if case["variant"] == "call":
+        receiver, member = re.search(r"([\w.]+)\.(\w+)\($", case["line_prefix"]).groups()
+    else:
+        receiver = re.search(r"([\w.]+)\.$", case["line_prefix"]).group(1)
+        member = re.match(r"\w+", case["target"]).group(0)
+    lines = (Path(case["root"]) / case["file"]).read_text(encoding="utf-8").split("\n")
+    lines[case["line"] - 1] = case["line_prefix"]  # the editor buffer: the rest of the line is not typed yet
+    classes = index.receiver_classes(case["file"], case["line"], receiver, text="\n".join(lines))
+    return [d for klass in classes for d in index.members(klass, member)]
 
 
 def main() -> None:

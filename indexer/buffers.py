@@ -93,6 +93,11 @@ class Buffers:
             self._buffers.popitem(last=False)
         return parsed
 
+    def source(self, path: str) -> bytes | None:
+        """The open buffer's text, or None when the path has no buffer."""
+        buffer = self._buffers.get(path)
+        return buffer.source if buffer is not None else None
+
     def forget(self, path: str) -> None:
         self._buffers.pop(path, None)
 

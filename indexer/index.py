@@ -24,7 +24,8 @@ from .buffers import Buffers
 from .files import DEFAULT_MAX_FILE_SIZE, IGNORE_FILES, ROOT_IGNORE_FILES, IgnoreRules, resolve_inside, walk
 from .languages import language_for_path
 from .model import Definition
-from .names import resolve_name
+from .names import CLASS_KINDS, member_definitions, resolve_name
+from .receivers import receiver_class
 from .resolve import RepoLayout, resolve_import
 from .store import FLAG_OVERLAY, FLAG_PARSE_ERRORS, ImportRow, Occurrence, Store, StoredDefinition, pack_references
 from .watch import Watcher
@@ -353,6 +354,34 @@ class Index:
     def resolve(self, path: str, name: str) -> list[StoredDefinition]:
         """The definitions ``name`` (possibly dotted, ``mod.func``) denotes as seen from ``path``."""
         return resolve_name(self.store, path, name)
+
+    def receiver_classes(self, path: str, line: int, receiver: str, text: str | None = None) -> list[StoredDefinition]:
+        """The classes ``receiver`` (``v`` or ``self.attr``) is an instance of at ``line`` of ``path``.
+
+        ``text`` is the editor's buffer when it differs from what the index holds.
+        """
+        spec = language_for_path(path)
+        source = text.encode("utf-8", "replace") if text is not None else self._source(path)
+        if spec is None or source is None:
+            return []
+        name = receiver_class(extractor_for(spec), source, line, receiver)
+        if name is None:
+            return []
+        return [d for d in self.resolve(path, name) if d.definition.kind in CLASS_KINDS]
+
+    def members(self, definition: StoredDefinition, name: str) -> list[StoredDefinition]:
+        """``name`` in a class (through its bases) or a module."""
+        return member_definitions(self.store, definition, name)
+
+    def _source(self, rel: str) -> bytes | None:
+        buffered = self._buffers.source(rel)
+        if buffered is not None:
+            return buffered
+        absolute = resolve_inside(self.root, rel)
+        try:
+            return absolute.read_bytes() if absolute is not None else None
+        except OSError:
+            return None
 
     def references(self, name: str, paths: Iterable[str] | None = None) -> list[Occurrence]:
         return self.store.references_to(name, paths)

@@ -20,7 +20,7 @@ from .model import Definition
 from .store import ImportRow, Store, StoredDefinition
 
 MAX_DEPTH = 8
-_CONTAINER_KINDS = frozenset({"class", "interface", "struct", "trait", "enum", "impl"})
+CLASS_KINDS = frozenset({"class", "interface", "struct", "trait", "enum", "impl"})
 _PY_BASES = re.compile(r"^class\s+\w+\s*(?:\[[^\]]*\])?\s*\((?P<bases>.*)\)\s*$")
 _EXTENDS = re.compile(r"\b(?:extends|implements)\s+(?P<bases>[\w.$<>, ]+?)(?:\s*\{|\s*$|\s+implements\b)")
 
@@ -110,12 +110,17 @@ def _lookup_in_module(
     return _from_imports(store, store.imports_of(path), name, depth, seen)
 
 
+def member_definitions(store: Store, target: StoredDefinition, name: str) -> list[StoredDefinition]:
+    """``name`` as a member of a module or class definition (classes through their bases)."""
+    return _members(store, target, name, 0)
+
+
 def _members(store: Store, target: StoredDefinition, name: str, depth: int) -> list[StoredDefinition]:
     definition = target.definition
     if definition.kind == "module":
         found = _lookup_in_module(store, target.path, name, depth, set())
         return found or _modules(store, _submodule_files(store, target.path, name))
-    if definition.kind not in _CONTAINER_KINDS or depth > MAX_DEPTH:
+    if definition.kind not in CLASS_KINDS or depth > MAX_DEPTH:
         return []
     members = [
         d for d in store.definitions_named(name, target.path) if d.definition.parent == target.ord
@@ -133,18 +138,18 @@ def base_names(signature: str) -> list[str]:
     """Base classes named in a class signature (Python parentheses, or extends/implements)."""
     match = _PY_BASES.match(signature)
     if match:
-        bases = [b.strip() for b in _split_top_level(match.group("bases"))]
+        bases = [b.strip() for b in split_top_level(match.group("bases"))]
         return [b for b in bases if b and "=" not in b and re.fullmatch(r"[\w.]+", b)]
     names = []
     for match in _EXTENDS.finditer(signature):
-        for base in _split_top_level(match.group("bases")):
+        for base in split_top_level(match.group("bases")):
             base = re.sub(r"<.*", "", base).strip()
             if re.fullmatch(r"[\w.$]+", base):
                 names.append(base)
     return names
 
 
-def _split_top_level(text: str) -> list[str]:
+def split_top_level(text: str) -> list[str]:
     parts, depth, current = [], 0, []
     for char in text:
         if char in "([<{":
