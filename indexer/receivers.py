@@ -27,9 +27,15 @@ def receiver_class(extractor: Extractor, source: bytes, line: int, receiver: str
     """The class name ``receiver`` (``v`` or ``self.attr``) has at 1-based ``line``, or None."""
     if extractor.spec.name != "python":
         return None
-    root = extractor.parse(source).root_node
     row = line - 1
+    root = extractor.parse(source).root_node
     function = _innermost(root, row, _FUNCTIONS, source)
+    if function is None or root.has_error:
+        # the half-typed cursor line (`x = a.b(`) can break the function's syntax: infer from the
+        # file with that line neutralised, since what the receiver is comes from lines above it
+        source = _neutralise_line(source, row)
+        root = extractor.parse(source).root_node
+        function = _innermost(root, row, _FUNCTIONS, source)
     if function is None:
         return None
     if receiver.startswith("self.") and receiver.count(".") == 1:
@@ -38,6 +44,14 @@ def receiver_class(extractor: Extractor, source: bytes, line: int, receiver: str
     if not receiver.isidentifier():
         return None
     return _local_binding_class(function, receiver, row, source) or _parameter_class(function, receiver, source)
+
+
+def _neutralise_line(source: bytes, row: int) -> bytes:
+    lines = source.split(b"\n")
+    if row < len(lines):
+        text = lines[row]
+        lines[row] = text[: len(text) - len(text.lstrip())] + b"pass"
+    return b"\n".join(lines)
 
 
 def annotation_class(text: str) -> str | None:

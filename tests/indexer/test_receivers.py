@@ -98,3 +98,13 @@ def test_buffer_text_is_used_when_given(tmp_path, make_index):
 )
 def test_annotation_class(annotation, expected):
     assert annotation_class(annotation) == expected
+
+
+def test_a_half_typed_cursor_line_does_not_hide_the_function(tmp_path, make_index):
+    root = write_tree(tmp_path / "ws", FILES)
+    index = make_index(root)
+    index.build()
+    lines = (root / "pkg/app.py").read_text().split("\n")
+    lines[14] = "        value = 1 + fallback.send("  # unclosed call on the cursor line (line 15)
+    text = "\n".join(lines)
+    assert [c.definition.name for c in index.receiver_classes("pkg/app.py", 15, "fallback", text=text)] == ["Client"]
