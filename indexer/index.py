@@ -318,11 +318,14 @@ class Index:
             self.store.set_import_targets(targets)
 
     def _read_config(self, rel: str) -> str | None:
+        data = self._read_disk(rel)
+        return data.decode("utf-8", "replace") if data is not None else None
+
+    def _read_disk(self, rel: str) -> bytes | None:
+        """A workspace file's bytes on disk; None when missing, unreadable or outside the root."""
         absolute = resolve_inside(self.root, rel)
-        if absolute is None:
-            return None
         try:
-            return absolute.read_text(encoding="utf-8", errors="replace")
+            return absolute.read_bytes() if absolute is not None else None
         except OSError:
             return None
 
@@ -375,13 +378,7 @@ class Index:
 
     def _source(self, rel: str) -> bytes | None:
         buffered = self._buffers.source(rel)
-        if buffered is not None:
-            return buffered
-        absolute = resolve_inside(self.root, rel)
-        try:
-            return absolute.read_bytes() if absolute is not None else None
-        except OSError:
-            return None
+        return buffered if buffered is not None else self._read_disk(rel)
 
     def references(self, name: str, paths: Iterable[str] | None = None) -> list[Occurrence]:
         return self.store.references_to(name, paths)

@@ -295,13 +295,7 @@ class Store:
     def _write_references(self, file_id: int, references: dict[str, bytes], fresh: bool) -> None:
         """Store a file's references; for a file already stored, only names whose occurrences changed
         are written, which spares the name index most of an editor keystroke's churn."""
-        if fresh:
-            self._db.executemany(
-                "INSERT INTO refs VALUES (?, ?, ?, ?)",
-                [(file_id, name, len(blob) // 8, blob) for name, blob in references.items()],
-            )
-            return
-        old = {
+        old = {} if fresh else {
             name: (rowid, blob)
             for rowid, name, blob in self._db.execute(
                 "SELECT rowid, name, positions FROM refs WHERE file_id=?", (file_id,)

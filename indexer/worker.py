@@ -6,6 +6,7 @@ plain picklable results (references already packed into blobs, to keep pickling 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import resource
 from dataclasses import dataclass, field
@@ -116,6 +117,4 @@ def run_and_store(task: FileTask) -> FileResult:
             result.path, result.hash, result.size, result.mtime_ns, result.flags, result.parsed, result.references
         )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return FileResult(
-        result.path, result.size, result.mtime_ns, result.hash, result.flags, stored=True, worker_peak_rss_kb=peak
-    )
+    return dataclasses.replace(result, parsed=None, references={}, stored=True, worker_peak_rss_kb=peak)
