@@ -3,8 +3,29 @@
 Others use only what is named here.
 """
 
+from engine import Tokenizer, TokenizerError, load_tokenizer
 from indexer import BuildStats
 
+from .context import STRATEGIES, Cursor, Pack, PackItem, PackRequest, UnknownStrategy
+from .evaluation import Case, Report, evaluate, load_cases
 from .workspace import FileDependencies, Workspace, WorkspaceSettings
 
-__all__ = ["BuildStats", "FileDependencies", "Workspace", "WorkspaceSettings"]
+__all__ = [
+    "STRATEGIES",
+    "BuildStats",
+    "Case",
+    "Cursor",
+    "FileDependencies",
+    "Pack",
+    "PackItem",
+    "PackRequest",
+    "Report",
+    "Tokenizer",
+    "TokenizerError",
+    "UnknownStrategy",
+    "Workspace",
+    "WorkspaceSettings",
+    "evaluate",
+    "load_cases",
+    "load_tokenizer",
+]

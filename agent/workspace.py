@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine import Tokenizer
 from indexer import DEFAULT_MAX_FILE_SIZE, BuildStats, Index, IndexConfig, StoredDefinition
+
+from .context import ContextPacker, Cursor, Pack, PackRequest
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class Workspace:
     def __init__(self, root: str | Path, settings: WorkspaceSettings | None = None) -> None:
         settings = settings or WorkspaceSettings()
         self.root = Path(root).resolve()
+        self._packers: dict[str, ContextPacker] = {}
         self.index = Index(
             self.root,
             IndexConfig(
@@ -87,9 +91,57 @@ class Workspace:
     def dependents(self, path: str) -> list[str]:
         return self.index.dependents(path)
 
+    def packer(self, tokenizer: Tokenizer) -> ContextPacker:
+        """The context packer for a tokenizer; kept, since its caches make later packs fast."""
+        if tokenizer.name not in self._packers:
+            self._packers[tokenizer.name] = ContextPacker(self.index, tokenizer)
+        return self._packers[tokenizer.name]
+
+    def pack(
+        self,
+        path: str,
+        line: int,
+        col: int,
+        budget: int,
+        tokenizer: Tokenizer,
+        buffer: str | None = None,
+        strategy: str = "default",
+    ) -> Pack:
+        """The context a completion at (line, col) of ``path`` would get.
+
+        ``buffer`` is the editor's unsaved text of the file: it overrides the disk copy for every
+        purpose, the index included, for the duration of the call.
+        """
+        rel = self.relative(path)
+        if buffer is None:
+            text = self.index.source_text(rel)
+            if text is None:
+                raise FileNotFoundError(f"not an indexed file of the workspace: {path}")
+        else:
+            text = buffer
+            if not self.index.update(rel, buffer):
+                raise ValueError(f"not a file wholerepo indexes: {path}")
+        try:
+            line_count = text.count("\n") + 1
+            if not 1 <= line <= line_count:
+                raise ValueError(f"line {line} is outside {path} (1..{line_count})")
+            width = len(text.split("\n")[line - 1])
+            if not 1 <= col <= width + 1:
+                raise ValueError(f"column {col} is outside line {line} of {path} (1..{width + 1})")
+            request = PackRequest(Cursor(rel, line, col, text), budget, strategy)
+            return self.packer(tokenizer).pack(request)
+        finally:
+            if buffer is not None:
+                self.index.close_buffer(rel)
+
     def relative(self, path: str) -> str:
         """A user-given path (absolute, or relative to the root) as a workspace-relative one."""
         candidate = Path(path)
         if candidate.is_absolute():
-            return candidate.resolve().relative_to(self.root).as_posix()
+            try:
+                return candidate.resolve().relative_to(self.root).as_posix()
+            except ValueError:
+                raise ValueError(f"outside the workspace {self.root}: {path}") from None
+        if ".." in candidate.parts:
+            raise ValueError(f"outside the workspace {self.root}: {path}")
         return candidate.as_posix()

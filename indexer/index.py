@@ -24,7 +24,7 @@ from .buffers import Buffers
 from .files import DEFAULT_MAX_FILE_SIZE, IGNORE_FILES, ROOT_IGNORE_FILES, IgnoreRules, resolve_inside, walk
 from .languages import language_for_path
 from .model import Definition
-from .names import CLASS_KINDS, member_definitions, resolve_name
+from .names import CLASS_KINDS, all_member_definitions, member_definitions, resolve_name
 from .receivers import receiver_class
 from .resolve import RepoLayout, resolve_import
 from .store import FLAG_OVERLAY, FLAG_PARSE_ERRORS, ImportRow, Occurrence, Store, StoredDefinition, pack_references
@@ -375,6 +375,18 @@ class Index:
     def members(self, definition: StoredDefinition, name: str) -> list[StoredDefinition]:
         """``name`` in a class (through its bases) or a module."""
         return member_definitions(self.store, definition, name)
+
+    def all_members(self, definition: StoredDefinition) -> list[StoredDefinition]:
+        """Everything defined directly in a class (then in its bases, nearest first) or a module."""
+        return all_member_definitions(self.store, definition)
+
+    def reference_totals(self, names: Iterable[str]) -> dict[str, int]:
+        return self.store.reference_totals(names)
+
+    def source_text(self, path: str) -> str | None:
+        """A file's text as the index sees it: the editor's buffer when one is open, else the disk."""
+        data = self._source(path)
+        return None if data is None else data.decode("utf-8", "replace")
 
     def _source(self, rel: str) -> bytes | None:
         buffered = self._buffers.source(rel)

@@ -134,6 +134,29 @@ def _members(store: Store, target: StoredDefinition, name: str, depth: int) -> l
     return _dedupe(members)
 
 
+def all_member_definitions(store: Store, target: StoredDefinition) -> list[StoredDefinition]:
+    """A class's own members, then its bases' (nearest first, overridden names once); a module's
+    top-level definitions."""
+    if target.definition.kind == "module":
+        return [d for d in store.definitions_in(target.path) if d.definition.parent == -1]
+    found: list[StoredDefinition] = []
+    seen_names: set[str] = set()
+    queue, visited = [(target, 0)], set()
+    while queue:
+        current, depth = queue.pop(0)
+        key = (current.path, current.ord)
+        if key in visited or current.definition.kind not in CLASS_KINDS or depth > MAX_DEPTH:
+            continue
+        visited.add(key)
+        for member in store.definitions_in(current.path):
+            if member.definition.parent == current.ord and member.definition.name not in seen_names:
+                seen_names.add(member.definition.name)
+                found.append(member)
+        for base in base_names(current.definition.signature):
+            queue.extend((base_def, depth + 1) for base_def in resolve_name(store, current.path, base))
+    return found
+
+
 def base_names(signature: str) -> list[str]:
     """Base classes named in a class signature (Python parentheses, or extends/implements)."""
     match = _PY_BASES.match(signature)

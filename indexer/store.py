@@ -492,6 +492,21 @@ class Store:
                 (name,),
             ).fetchall()
 
+    def reference_totals(self, names: Iterable[str]) -> dict[str, int]:
+        """How often each name is referenced in the whole workspace (a popularity prior)."""
+        wanted = list(dict.fromkeys(names))
+        totals: dict[str, int] = {}
+        with self._lock:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                totals.update(
+                    self._db.execute(
+                        f"SELECT name, sum(count) FROM refs WHERE name IN ({marks}) GROUP BY name", chunk
+                    ).fetchall()
+                )
+        return totals
+
     # -- statistics ------------------------------------------------------------------------
 
     def counts_by_language(self) -> list[tuple[str, int, int, int]]:

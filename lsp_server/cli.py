@@ -53,6 +53,25 @@ def _parser() -> argparse.ArgumentParser:
     deps.add_argument("--json", action="store_true")
     deps.set_defaults(run=_cmd_deps)
 
+    pack = commands.add_parser("pack", help="the context a completion at a position would get")
+    _add_workspace_options(pack)
+    pack.add_argument("--pos", required=True, metavar="FILE:LINE:COL", help="1-based; FILE relative to ROOT")
+    pack.add_argument("--budget", type=_positive_int, required=True, help="tokens for the packed context")
+    pack.add_argument("--buffer", type=Path, help="the editor's unsaved text of FILE (overrides the disk copy)")
+    pack.add_argument("--strategy", default="default", help="default, or a baseline: bm25, jaccard, imports")
+    pack.add_argument("--tokenizer", default="deepseek", help="deepseek, estimate, or a tokenizer.json path")
+    pack.add_argument("--json", action="store_true")
+    pack.set_defaults(run=_cmd_pack)
+
+    evaluate = commands.add_parser("eval-context", help="recall of gold definitions within token budgets")
+    evaluate.add_argument("cases", type=Path, help="cases JSONL (format: shared/eval/README.md)")
+    evaluate.add_argument("--budget", type=_positive_int, action="append", help="repeatable; default 2048 8192")
+    evaluate.add_argument("--strategy", action="append", help="repeatable; default: every strategy")
+    evaluate.add_argument("--tokenizer", default="deepseek", help="deepseek, estimate, or a tokenizer.json path")
+    evaluate.add_argument("--out", type=Path, default=Path("eval-context.json"), help="where the JSON goes")
+    evaluate.add_argument("--index-dir", type=Path, help="index folder base (default: a user cache folder)")
+    evaluate.set_defaults(run=_cmd_eval_context)
+
     demo = commands.add_parser("demo", help="index the Python standard library and show what was found")
     demo.add_argument("--root", type=Path, help="index this folder instead of the standard library")
     demo.set_defaults(run=_cmd_demo)
@@ -182,6 +201,97 @@ def _cmd_deps(args: argparse.Namespace) -> int:
     print(f"{deps.path} is imported by {len({p for p, _ in deps.importers})} files:")
     for path, line in deps.importers:
         print(f"  {path}:{line}")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text}")
+    return value
+
+
+def _tokenizer(spec: str):
+    from agent import TokenizerError, load_tokenizer
+
+    try:
+        return load_tokenizer(spec)
+    except TokenizerError as error:
+        raise UsageError(str(error)) from None
+
+
+def _parse_position(text: str) -> tuple[str, int, int]:
+    path, _, rest = text.rpartition(":")
+    path, _, line = path.rpartition(":")
+    try:
+        return path, int(line), int(rest)
+    except ValueError:
+        raise UsageError(f"--pos must be FILE:LINE:COL (1-based), not {text!r}") from None
+
+
+def _cmd_pack(args: argparse.Namespace) -> int:
+    from agent import UnknownStrategy
+
+    path, line, col = _parse_position(args.pos)
+    buffer = None
+    if args.buffer is not None:
+        try:
+            buffer = args.buffer.read_bytes().decode("utf-8", "replace")
+        except OSError as error:
+            raise UsageError(f"cannot read --buffer {args.buffer}: {error.strerror}") from None
+    tokenizer = _tokenizer(args.tokenizer)
+    with _open(args) as workspace:
+        build_with_progress(workspace)
+        try:
+            pack = workspace.pack(path, line, col, args.budget, tokenizer, buffer=buffer, strategy=args.strategy)
+        except (ValueError, FileNotFoundError, UnknownStrategy) as error:
+            raise UsageError(str(error)) from None
+    if args.json:
+        print(json.dumps(pack.to_json(), indent=2))
+        return 0
+    print(f"{pack.tokens} of {pack.budget} tokens in {len(pack.items)} items ({pack.strategy}, {tokenizer.name})")
+    for item in pack.items:
+        print(f"  {item.path}:{item.start_line}-{item.end_line}  {item.tokens:>5}  {item.reason}")
+    window = pack.window
+    print(f"cursor window {window.path}:{window.start_line}-{window.end_line} ({window.tokens} tokens)")
+    return 0
+
+
+def _cmd_eval_context(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from agent import STRATEGIES, WorkspaceSettings, evaluate, load_cases
+
+    try:
+        cases = load_cases(args.cases)
+    except (OSError, ValueError) as error:
+        raise UsageError(f"cannot read cases {args.cases}: {error}") from None
+    missing = sorted({str(case.root) for case in cases if not case.root.is_dir()})
+    if missing:
+        raise UsageError(f"workspace roots missing (run shared/eval/prepare.py first): {', '.join(missing[:3])}")
+    strategies = args.strategy or list(STRATEGIES)
+    unknown = [s for s in strategies if s not in STRATEGIES]
+    if unknown:
+        raise UsageError(f"unknown strategy {unknown[0]!r}; known: {', '.join(STRATEGIES)}")
+    budgets = args.budget or [2048, 8192]
+    tokenizer = _tokenizer(args.tokenizer)
+    settings = WorkspaceSettings(index_dir=args.index_dir)
+    with tqdm(total=len(cases), desc="cases", file=sys.stderr, leave=False, disable=None) as bar:
+        report = evaluate(cases, budgets, strategies, tokenizer, settings, progress=bar.update)
+    result = report.to_json()
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"recall@budget on {len(cases)} cases from {args.cases} (tokens: {result['tokens']})")
+    variants = sorted({case.attributes["variant"] for case in cases if case.attributes["variant"]})
+    header = f"{'strategy':<10} {'budget':>7} {'all':>6}" + "".join(f" {v:>8}" for v in variants)
+    print(header)
+    for strategy, per_budget in result["strategies"].items():
+        for budget, row in per_budget.items():
+            cells = "".join(f" {row.get('variant', {}).get(v, 0):>8.3f}" for v in variants)
+            print(f"{strategy:<10} {budget:>7} {row['recall']:>6.3f}{cells}")
+    print(f"wrote {args.out}")
     return 0
 
 

@@ -1,0 +1,106 @@
+"""Greedy packing of ranked candidates into a token budget: no overlaps, headers before bodies.
+
+Pass 1 places every candidate's span (for definitions, the signature and docstring) in rank order
+while it fits; pass 2 grows placed headers to whole bodies, again in rank order, while the budget
+allows. Spans are clipped against lines already taken (the cursor's window included), so no line
+is ever packed twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .sources.files import FileLines
+from .tokens import TokenCounter
+from .types import Candidate, PackItem
+
+
+@dataclass
+class _Placed:
+    candidate: Candidate
+    start: int
+    end: int
+    tokens: int
+    text: str
+
+
+class Occupied:
+    """Line intervals already packed, per file."""
+
+    def __init__(self) -> None:
+        self._spans: dict[str, list[tuple[int, int]]] = {}
+
+    def add(self, path: str, start: int, end: int) -> None:
+        self._spans.setdefault(path, []).append((start, end))
+
+    def remove(self, path: str, start: int, end: int) -> None:
+        self._spans[path].remove((start, end))
+
+    def free_part(self, path: str, start: int, end: int, anchor: int) -> tuple[int, int] | None:
+        """The largest uncovered piece of [start, end] that still holds ``anchor`` (else the first
+        uncovered piece), or None when everything is covered."""
+        pieces = [(start, end)]
+        for taken_start, taken_end in self._spans.get(path, ()):
+            next_pieces = []
+            for a, b in pieces:
+                if taken_end < a or taken_start > b:
+                    next_pieces.append((a, b))
+                    continue
+                if a < taken_start:
+                    next_pieces.append((a, taken_start - 1))
+                if taken_end < b:
+                    next_pieces.append((taken_end + 1, b))
+            pieces = next_pieces
+        if not pieces:
+            return None
+        holding = [piece for piece in pieces if piece[0] <= anchor <= piece[1]]
+        return holding[0] if holding else pieces[0]
+
+
+def pack_candidates(
+    candidates: list[Candidate],
+    budget: int,
+    files: FileLines,
+    counter: TokenCounter,
+    occupied: Occupied,
+) -> list[PackItem]:
+    remaining = budget
+    placed: list[_Placed] = []
+    for candidate in candidates:
+        if remaining <= 0:
+            break
+        lines = files.lines(candidate.path)
+        if lines is None:
+            continue
+        part = occupied.free_part(
+            candidate.path, candidate.start_line, min(candidate.end_line, len(lines)), candidate.start_line
+        )
+        if part is None:
+            continue
+        text = "\n".join(lines[part[0] - 1 : part[1]])
+        tokens = counter.count(text)
+        if tokens > remaining or not text.strip():
+            continue
+        occupied.add(candidate.path, *part)
+        placed.append(_Placed(candidate, part[0], part[1], tokens, text))
+        remaining -= tokens
+
+    for entry in placed:  # pass 2: whole bodies where they fit
+        full_end = entry.candidate.full_end_line
+        if full_end is None or remaining <= 0 or entry.end != entry.candidate.end_line:
+            continue
+        lines = files.lines(entry.candidate.path) or []
+        occupied.remove(entry.candidate.path, entry.start, entry.end)
+        part = occupied.free_part(entry.candidate.path, entry.start, min(full_end, len(lines)), entry.start)
+        if part is not None and part[0] == entry.start and part[1] > entry.end:
+            text = "\n".join(lines[part[0] - 1 : part[1]])
+            tokens = counter.count(text)
+            if tokens - entry.tokens <= remaining:
+                remaining -= tokens - entry.tokens
+                entry.end, entry.tokens, entry.text = part[1], tokens, text
+        occupied.add(entry.candidate.path, entry.start, entry.end)
+
+    return [
+        PackItem(entry.candidate.path, entry.start, entry.end, entry.tokens, entry.candidate.reason, entry.text)
+        for entry in placed
+    ]

@@ -1,0 +1,1 @@
+"""Candidate sources for context packing, one module each."""

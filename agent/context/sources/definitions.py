@@ -1,0 +1,300 @@
+"""Source 1: definitions of the names used at and around the cursor, resolved through imports.
+
+Ranking is by where a name is seen, nearest to what the user is typing first:
+
+0. the expression at the cursor (`Foo(`, `mod.func(`, `client.send(`, or every member of `client.`);
+1. other names on the cursor's line;
+2. imported names the buffer never uses — an import nobody uses yet is about to be used;
+3. names in the enclosing definition, by distance from the cursor;
+4. names elsewhere in the buffer, by distance;
+5. names that resolve only by a workspace-wide search (not imported, not local), by distance.
+
+Receivers are typed locally (`self.x`, annotations, constructor calls) through the index, so that
+`client.send(` brings `Client.send` from `client = Client(...)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from indexer import Index, StoredDefinition
+
+from ..cursor import CursorExpression, NameUse, chain_heads, cursor_expression, names_in_lines
+from ..deadline import Deadline
+from ..spans import header_end
+from ..types import Candidate, Cursor
+from .files import FileLines
+
+TIER_CURSOR, TIER_LINE, TIER_UNUSED_IMPORT, TIER_SCOPE, TIER_FILE, TIER_GLOBAL = range(6)
+TIER_REASONS = {
+    TIER_CURSOR: "used at the cursor",
+    TIER_LINE: "used on the cursor's line",
+    TIER_UNUSED_IMPORT: "imported but not used yet",
+    TIER_SCOPE: "used in the enclosing definition",
+    TIER_FILE: "used in this file",
+    TIER_GLOBAL: "a name in this file, found by workspace search",
+}
+BELOW_CURSOR_WEIGHT = 2  # a name below the cursor counts as twice as far as one above it
+MAX_UNBOUND_CHAINS = 150
+MAX_RECEIVER_INFERENCES = 8
+MEMBER_LISTING_LIMIT = 60
+MODULE_KINDS = frozenset({"module"})
+
+
+@dataclass(order=True)
+class _Ranked:
+    tier: int
+    distance: int
+    sequence: int
+    definition: StoredDefinition = field(compare=False)
+    reason: str = field(compare=False)
+    header_only: bool = field(compare=False, default=False)
+
+
+class DefinitionSource:
+    name = "definitions"
+
+    def __init__(self, index: Index, files: FileLines) -> None:
+        self.index = index
+        self.files = files
+
+    def candidates(self, cursor: Cursor, deadline: Deadline) -> list[Candidate]:
+        return _Search(self.index, self.files, cursor, deadline).run()
+
+
+class _Search:
+    """One ranking run; holds the per-request caches."""
+
+    def __init__(self, index: Index, files: FileLines, cursor: Cursor, deadline: Deadline) -> None:
+        self.index = index
+        self.files = files
+        self.cursor = cursor
+        self.deadline = deadline
+        self.ranked: list[_Ranked] = []
+        self.sequence = 0
+        self.bound, self.module_names = _bound_import_names(index, cursor.path)
+        self.local_names = {d.definition.name for d in index.definitions(cursor.path) if d.definition.parent == -1}
+        self.receiver_budget = MAX_RECEIVER_INFERENCES
+        self.enclosing = index.definition_at(cursor.path, cursor.line)
+
+    def run(self) -> list[Candidate]:
+        lines = self.cursor.lines
+        expression = cursor_expression(self.cursor)
+        if expression is not None:
+            self._add_expression(expression)
+        uses = names_in_lines(lines, 1, self.cursor.line)
+        if expression is not None:
+            uses = [u for u in uses if not (u.line == self.cursor.line and u.chain == expression.chain)]
+        import_lines = _import_lines(lines, set(self.bound.values()))
+        uses = [use for use in uses if use.line not in import_lines]
+        self._add_unused_imports(uses)
+        nearest: dict[str, NameUse] = {}
+        for use in sorted(uses, key=self._use_order):
+            nearest.setdefault(use.chain, use)
+        unbound_budget = MAX_UNBOUND_CHAINS
+        for use in nearest.values():
+            if self.deadline.expired():
+                break
+            head = use.chain.split(".", 1)[0]
+            if head not in self.bound and head not in self.local_names:
+                if unbound_budget <= 0:
+                    continue  # receivers and workspace-wide lookups cost the most and tell the least
+                unbound_budget -= 1
+            self._add_chain(use.chain, self._tier_of(use), self._distance(use), use.line)
+        return self._candidates()
+
+    # -- tiers -----------------------------------------------------------------------------
+
+    def _distance(self, use: NameUse) -> int:
+        return use.distance * (BELOW_CURSOR_WEIGHT if use.line > self.cursor.line else 1)
+
+    def _tier_of(self, use: NameUse) -> int:
+        if use.line == self.cursor.line:
+            return TIER_LINE
+        scope = self.enclosing
+        if scope is not None and scope.start_line <= use.line <= scope.end_line:
+            return TIER_SCOPE
+        return TIER_FILE
+
+    def _use_order(self, use: NameUse) -> tuple[int, int]:
+        return (self._tier_of(use), self._distance(use))
+
+    # -- adding ----------------------------------------------------------------------------
+
+    def _push(self, definition: StoredDefinition, tier: int, distance: int, reason: str, header_only=False) -> None:
+        if definition.definition.kind in MODULE_KINDS:
+            return
+        self.sequence += 1
+        self.ranked.append(_Ranked(tier, distance, self.sequence, definition, reason, header_only))
+
+    def _add_expression(self, expression: CursorExpression) -> None:
+        if not expression.is_member:
+            self._add_chain(expression.chain, TIER_CURSOR, 0, self.cursor.line)
+            return
+        owners = self._resolve(expression.chain, self.cursor.line, as_receiver=True)[0]
+        for owner in owners:
+            self._add_members(owner, expression.partial)
+
+    def _add_members(self, owner: StoredDefinition, partial: str, tier: int = TIER_CURSOR, first_rank: int = 0) -> None:
+        """Every member of a class or module, the likeliest first, as headers only."""
+        members = [m for m in self.index.all_members(owner) if m.definition.name.startswith(partial)]
+        in_buffer = {use.chain.rsplit(".", 1)[-1] for use in names_in_lines(self.cursor.lines, 1, self.cursor.line)}
+        popularity = self.index.reference_totals(m.definition.name for m in members)
+
+        def likeliness(member: StoredDefinition) -> tuple[int, int, int]:
+            name = member.definition.name
+            private = name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+            return (private, name not in in_buffer, -popularity.get(name, 0))
+
+        where = "the type at the cursor" if tier == TIER_CURSOR else "imported but not used yet"
+        for rank, member in enumerate(sorted(members, key=likeliness)[:MEMBER_LISTING_LIMIT]):
+            reason = f"member of {owner.definition.name}, {where}"
+            self._push(member, tier, first_rank + rank, reason, header_only=True)
+
+    def _add_unused_imports(self, uses: list[NameUse]) -> None:
+        used = {use.chain.split(".", 1)[0] for use in uses}
+        unused_modules, used_modules = [], []
+        for name, line in self.bound.items():
+            if name in used:
+                if self._imports_module(name):
+                    used_modules.extend(self.index.resolve(self.cursor.path, name))
+                continue
+            for definition in self.index.resolve(self.cursor.path, name):
+                if definition.definition.kind in MODULE_KINDS:
+                    unused_modules.append(definition)
+                else:
+                    self._push(definition, TIER_UNUSED_IMPORT, abs(line - self.cursor.line), TIER_REASONS[2])
+        # after the names: a module brings many candidates, of which one is wanted
+        far = len(self.cursor.lines) * BELOW_CURSOR_WEIGHT
+        for module in unused_modules:
+            self._add_members(module, "", TIER_UNUSED_IMPORT, first_rank=far)
+        for module in used_modules:  # `util.` used here: other members of util may be next
+            if module.definition.kind in MODULE_KINDS:
+                self._add_members(module, "", TIER_FILE, first_rank=far)
+
+    def _imports_module(self, name: str) -> bool:
+        """Whether the name is bound by a whole-module import (`import m`, `import * as m`, `from . import m`)."""
+        return name in self.module_names
+
+    def _add_chain(self, chain: str, tier: int, distance: int, line: int) -> None:
+        definitions, how = self._resolve(chain, line)
+        if how == "global":
+            tier = max(tier, TIER_GLOBAL)
+        reason = f"`{chain}` {TIER_REASONS[tier]}"
+        for definition in definitions:
+            self._push(definition, tier, distance, reason)
+            if tier <= TIER_LINE and definition.definition.kind in ("class", "struct", "interface"):
+                for constructor in ("__init__", "constructor", "new"):
+                    for member in self.index.members(definition, constructor):
+                        self._push(member, tier, distance, f"constructor of `{chain}`", header_only=True)
+
+    # -- resolving -------------------------------------------------------------------------
+
+    def _resolve(self, chain: str, line: int, as_receiver: bool = False) -> tuple[list[StoredDefinition], str]:
+        """The definitions a chain denotes and how they were found: local, import, receiver, global."""
+        head = chain.split(".", 1)[0]
+        if head in ("self", "this") and "." in chain:
+            return self._resolve_through_receiver(chain, line), "receiver"
+        if head in self.local_names or head in self.bound:
+            how = "local" if head in self.local_names else "import"
+            for spelling in chain_heads(chain):
+                found = self.index.resolve(self.cursor.path, spelling)
+                if found:
+                    return found, how
+            return [], how
+        if "." in chain or as_receiver:
+            typed = self._resolve_through_receiver(chain, line)
+            if typed:
+                return typed, "receiver"
+        if head[:1].isupper() or "." not in chain:
+            found = self.index.resolve(self.cursor.path, head)
+            return found, "global"
+        return [], "global"
+
+    def _resolve_through_receiver(self, chain: str, line: int) -> list[StoredDefinition]:
+        parts = chain.split(".")
+        receiver_parts = 2 if parts[0] in ("self", "this") else 1
+        if len(parts) <= receiver_parts - 1 or self.receiver_budget <= 0:
+            return []
+        receiver = ".".join(parts[:receiver_parts])
+        rest = parts[receiver_parts:]
+        self.receiver_budget -= 1
+        owners = self.index.receiver_classes(self.cursor.path, line, receiver, self.cursor.text)
+        if not owners and receiver_parts == 2 and self.enclosing is not None:
+            owners = self._enclosing_classes()
+            rest = parts[1:]
+        if not rest:
+            return owners
+        found = owners
+        for part in rest:
+            found = [member for owner in found for member in self.index.members(owner, part)]
+            if not found:
+                break
+        return found
+
+    def _enclosing_classes(self) -> list[StoredDefinition]:
+        classes = [
+            d
+            for d in self.index.definitions(self.cursor.path)
+            if d.definition.kind == "class" and d.definition.start_line <= self.cursor.line <= d.definition.end_line
+        ]
+        return classes[-1:]
+
+    # -- output ----------------------------------------------------------------------------
+
+    def _candidates(self) -> list[Candidate]:
+        seen: set[tuple[str, int]] = set()
+        out: list[Candidate] = []
+        for ranked in sorted(self.ranked):
+            stored = ranked.definition
+            key = (stored.path, stored.ord)
+            if key in seen:
+                continue
+            seen.add(key)
+            lines = self.files.lines(stored.path)
+            if lines is None:
+                continue
+            d = stored.definition
+            end = header_end(lines, d, with_doc=not ranked.header_only)
+            full = None if ranked.header_only or end >= d.end_line else d.end_line
+            reason = f"{d.kind} {d.qualified_name}: {ranked.reason}"
+            out.append(Candidate(stored.path, d.start_line, end, reason, "definitions", full_end_line=full))
+        return out
+
+
+def _bound_import_names(index: Index, path: str) -> tuple[dict[str, int], set[str]]:
+    """Local names the file's imports bind, with the import's line; and those that may name modules
+    (whole-module imports, and `from pkg import name` where name may be a submodule)."""
+    bound: dict[str, int] = {}
+    modules: set[str] = set()
+    for row in index.imports_of(path):
+        if row.name == "*":
+            continue
+        if row.alias:
+            name = row.alias
+        elif row.name:
+            name = row.name.rsplit(".", 1)[-1]
+        else:
+            name = row.module.lstrip("./").split(".", 1)[0].split("/")[-1]
+        if name and name.isidentifier():
+            bound.setdefault(name, row.line)
+            if row.name is None or any(target.endswith(("/__init__.py", f"/{name}.py")) for target in row.targets):
+                modules.add(name)
+    return bound, modules
+
+
+def _import_lines(lines: list[str], starts: set[int]) -> set[int]:
+    """Every line of the import statements starting at ``starts``: a statement goes on while its
+    brackets are open (`from x import (` ... `)`, `import {` ... `} from`) or a line ends in `\\`."""
+    covered: set[int] = set()
+    for start in starts:
+        depth = 0
+        line = start
+        while line <= len(lines):
+            text = lines[line - 1]
+            covered.add(line)
+            depth += text.count("(") + text.count("{") - text.count(")") - text.count("}")
+            if depth <= 0 and not text.rstrip().endswith("\\"):
+                break
+            line += 1
+    return covered
