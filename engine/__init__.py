@@ -16,6 +16,7 @@ from .backends.base import (
     ToolSpec,
     Usage,
 )
+from .backends.openai import OpenAIBackend, OpenAISettings
 from .templates import TEMPLATES, ModelTemplate, template_for
 from .tokenizer import Tokenizer, TokenizerError, load_tokenizer
 
@@ -29,7 +30,11 @@ __all__ = [
     "Delta",
     "FimRequest",
     "ModelInfo",
+    "LocalBackend",
+    "LocalSettings",
     "ModelTemplate",
+    "OpenAIBackend",
+    "OpenAISettings",
     "ToolCall",
     "ToolSpec",
     "Tokenizer",
@@ -38,3 +43,12 @@ __all__ = [
     "load_tokenizer",
     "template_for",
 ]
+
+
+def __getattr__(name: str):
+    """The local backend imports torch (about a second): loaded on first use, not at import."""
+    if name in ("LocalBackend", "LocalSettings"):
+        from .backends import local
+
+        return getattr(local, name)
+    raise AttributeError(f"module 'engine' has no attribute {name!r}")

@@ -191,7 +191,10 @@ def select_topk(index_score: Tensor, topk: int) -> tuple[Tensor, Tensor]:
     ``keep`` is the selected set re-masked: slots the mask ruled out (score -inf) stay out even when top-k named
     them, so row t keeps exactly min(topk, t + 1) keys under a causal mask.
     """
-    indices = index_score.topk(min(topk, index_score.size(-1)), dim=-1).indices
+    # a stable sort breaks ties (exact zeros from the ReLU are common) by position, so a full forward and
+    # cached decoding pick the same keys
+    k = min(topk, index_score.size(-1))
+    indices = index_score.sort(dim=-1, descending=True, stable=True).indices[..., :k]
     keep = torch.zeros_like(index_score, dtype=torch.bool).scatter_(-1, indices, True)
     return indices, keep & (index_score > float("-inf"))
 
