@@ -21,11 +21,12 @@ from pathlib import Path
 import platformdirs
 
 from .buffers import Buffers
+from .chunks import file_chunks, search_terms
 from .files import DEFAULT_MAX_FILE_SIZE, IGNORE_FILES, ROOT_IGNORE_FILES, IgnoreRules, resolve_inside, walk
 from .languages import language_for_path
 from .model import Definition
 from .names import CLASS_KINDS, all_member_definitions, member_definitions, resolve_name
-from .receivers import receiver_class
+from .receivers import receiver_class, return_annotation
 from .resolve import RepoLayout, resolve_import
 from .store import FLAG_OVERLAY, FLAG_PARSE_ERRORS, ImportRow, Occurrence, Store, StoredDefinition, pack_references
 from .watch import Watcher
@@ -33,9 +34,11 @@ from .worker import FileResult, FileTask, content_hash, extractor_for, open_work
 
 COMMIT_EVERY = 256
 BULK_LOAD_MIN_FILES = 500  # below this, keeping the indexes up to date is cheaper
-CONFIG_FILES = frozenset(
-    {"go.mod", "tsconfig.json", "jsconfig.json", "package.json", "Cargo.toml", "pyproject.toml"}
-)
+CHUNK_SYNC_BATCH = 32  # files per lexical-index transaction
+MAX_QUERY_TERMS = 64
+MAX_RECEIVER_DEPTH = 2  # `a = b.f()` with `b = c.g()`: how far a receiver's type is chased
+CALLABLE_KINDS = frozenset({"function", "method"})
+CONFIG_FILES = frozenset({"go.mod", "tsconfig.json", "jsconfig.json", "package.json", "Cargo.toml", "pyproject.toml"})
 
 Progress = Callable[[int, int], None]
 
@@ -127,6 +130,7 @@ class Index:
                         self.store.delete_file(path)
                 stats.removed = len(removed)
             if stats.parsed or stats.removed or self._layout is None:
+                self.store.bump_generation()
                 self._resolve_all()
             if stats.parsed or stats.removed:
                 self.store.checkpoint()  # fold the WAL in now rather than during a later keystroke
@@ -182,8 +186,13 @@ class Index:
                 else:
                     stats.parsed += 1
                     self.store.put_file(
-                        result.path, result.hash, result.size, result.mtime_ns, result.flags,
-                        result.parsed, result.references,
+                        result.path,
+                        result.hash,
+                        result.size,
+                        result.mtime_ns,
+                        result.flags,
+                        result.parsed,
+                        result.references,
                     )
 
     # -- keeping current -------------------------------------------------------------------
@@ -358,23 +367,84 @@ class Index:
         """The definitions ``name`` (possibly dotted, ``mod.func``) denotes as seen from ``path``."""
         return resolve_name(self.store, path, name)
 
-    def receiver_classes(self, path: str, line: int, receiver: str, text: str | None = None) -> list[StoredDefinition]:
-        """The classes ``receiver`` (``v`` or ``self.attr``) is an instance of at ``line`` of ``path``.
+    def receiver_classes(
+        self, path: str, line: int, receiver: str, text: str | None = None, _depth: int = 0
+    ) -> list[StoredDefinition]:
+        """The classes ``receiver`` (``v`` or ``self.attr``) is an instance of at ``line`` of ``path``:
+        from a constructor call, an annotation, or the return annotation of the function or method
+        whose call bound it (``response = client.send(...)`` with ``def send(...) -> Response``).
 
         ``text`` is the editor's buffer when it differs from what the index holds.
         """
         spec = language_for_path(path)
         source = text.encode("utf-8", "replace") if text is not None else self._source(path)
-        if spec is None or source is None:
+        if spec is None or source is None or _depth > MAX_RECEIVER_DEPTH:
             return []
         name = receiver_class(extractor_for(spec), source, line, receiver)
         if name is None:
             return []
-        return [d for d in self.resolve(path, name) if d.definition.kind in CLASS_KINDS]
+        found = self.resolve(path, name)
+        if not found and "." in name:  # `v.method(...)` with v itself a typed local
+            head, _, rest = name.partition(".")
+            owners = self.receiver_classes(path, line, head, text, _depth + 1)
+            for part in rest.split("."):
+                owners = [member for owner in owners for member in self.members(owner, part)]
+            found = owners
+        classes = [d for d in found if d.definition.kind in CLASS_KINDS]
+        for function in (d for d in found if d.definition.kind in CALLABLE_KINDS):
+            returned = return_annotation(function.definition.signature)
+            if returned:
+                classes += [d for d in self.resolve(function.path, returned) if d.definition.kind in CLASS_KINDS]
+        return classes
 
     def members(self, definition: StoredDefinition, name: str) -> list[StoredDefinition]:
         """``name`` in a class (through its bases) or a module."""
         return member_definitions(self.store, definition, name)
+
+    def reference_edges(self, max_definers: int = 8) -> list[tuple[str, str, str, int]]:
+        """File-to-file edges of the symbol reference graph: (user, definer, name, occurrences)."""
+        return self.store.reference_edges(max_definers)
+
+    @property
+    def generation(self) -> int:
+        """Changes whenever any file's index rows change."""
+        return self.store.generation
+
+    def generation_excluding(self, path: str) -> int:
+        """Changes whenever a file other than ``path`` changes."""
+        return self.store.generation_excluding(path)
+
+    # -- lexical search --------------------------------------------------------------------
+
+    def stale_chunk_count(self) -> int:
+        """Files whose search chunks are missing or out of date (0 when lexical search is current)."""
+        return len(self.store.stale_chunk_files())
+
+    def sync_chunks(self, should_stop: Callable[[], bool] | None = None) -> int:
+        """Bring the lexical search chunks up to date, a batch of files per transaction so editor
+        updates are never held up long. Returns how many files are still stale."""
+        stale = self.store.stale_chunk_files()
+        while stale and not (should_stop and should_stop()):
+            batch, stale = stale[:CHUNK_SYNC_BATCH], stale[CHUNK_SYNC_BATCH:]
+            prepared = []
+            for path, file_hash in batch:
+                lines = (self.source_text(path) or "").split("\n")
+                definitions = [stored.definition for stored in self.store.definitions_in(path)]
+                prepared.append((path, file_hash, file_chunks(definitions, lines)))
+            with self._write_lock, self.store.transaction():
+                for path, file_hash, chunks in prepared:
+                    self.store.put_chunks(path, file_hash, chunks)
+        return len(stale)
+
+    def search_code(
+        self, text: str, limit: int = 50, exclude_path: str | None = None
+    ) -> list[tuple[str, int, int, float]]:
+        """Chunks lexically similar to ``text`` by BM25: (path, start_line, end_line, score), best first."""
+        terms = list(dict.fromkeys(search_terms(text).split()))[:MAX_QUERY_TERMS]
+        if not terms:
+            return []
+        query = " OR ".join(f'"{term}"' for term in terms)
+        return self.store.search_chunks(query, limit, exclude_path)
 
     def all_members(self, definition: StoredDefinition) -> list[StoredDefinition]:
         """Everything defined directly in a class (then in its bases, nearest first) or a module."""
@@ -410,9 +480,7 @@ class Index:
 
     def stats(self) -> dict[str, object]:
         totals = self.store.totals()
-        size = sum(
-            p.stat().st_size for p in self.store.path.parent.glob(self.store.path.name + "*") if p.exists()
-        )
+        size = sum(p.stat().st_size for p in self.store.path.parent.glob(self.store.path.name + "*") if p.exists())
         return {**totals, "index_bytes": size, "languages": self.store.counts_by_language()}
 
     def definition_at(self, path: str, line: int) -> Definition | None:

@@ -70,6 +70,12 @@ def annotation_class(text: str) -> str | None:
     return name if _NAME.fullmatch(name) else None
 
 
+def return_annotation(signature: str) -> str | None:
+    """The class a Python signature's return annotation names (``def f(...) -> Response``)."""
+    _, arrow, returned = signature.rpartition("->")
+    return annotation_class(returned) if arrow else None
+
+
 def _innermost(root: Node, row: int, types: frozenset[str], source: bytes) -> Node | None:
     lines = source.split(b"\n", row + 1)
     text = lines[row] if row < len(lines) else b""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .model import Definition, Import, ImportedName, ParsedFile, innermost_definition
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 FLAG_DECODE_REPLACED = 1  # undecodable bytes were replaced while reading
 FLAG_OVERLAY = 2  # the row reflects an editor buffer, not the disk
@@ -66,6 +66,14 @@ CREATE TABLE IF NOT EXISTS imports (
     alias TEXT,
     reexport INTEGER NOT NULL
 );
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks USING fts5(terms, tokenize="unicode61 tokenchars '_'");
+CREATE TABLE IF NOT EXISTS chunk_spans (
+    id INTEGER PRIMARY KEY,
+    file_id INTEGER NOT NULL,
+    start_line INTEGER NOT NULL,
+    end_line INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunk_files (file_id INTEGER PRIMARY KEY, hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS import_targets (
     import_id INTEGER NOT NULL,
     target_id INTEGER NOT NULL,
@@ -82,6 +90,7 @@ SECONDARY_INDEXES = {
     "refs_by_file": "refs (file_id)",
     "imports_by_file": "imports (file_id)",
     "import_targets_by_target": "import_targets (target_id)",
+    "chunk_spans_by_file": "chunk_spans (file_id)",
 }
 DROPPED_DURING_BULK_LOAD = ("definitions_by_name", "refs_by_name", "import_targets_by_target")
 
@@ -140,6 +149,9 @@ class Store:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         self.path = db_path
         self._lock = threading.RLock()
+        self._generation = 0
+        self._unattributed = 0  # the last generation bumped by writes of unknown paths
+        self._latest_writes: list[tuple[int, str]] = []
         self._db = sqlite3.connect(db_path, timeout=60, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -220,8 +232,7 @@ class Store:
     def file(self, path: str) -> FileRow | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT id, path, language, hash, size, mtime_ns, line_count, flags, exports"
-                " FROM files WHERE path=?",
+                "SELECT id, path, language, hash, size, mtime_ns, line_count, flags, exports FROM files WHERE path=?",
                 (path,),
             ).fetchone()
         return _file_row(row) if row else None
@@ -233,6 +244,27 @@ class Store:
     def touch_file(self, file_id: int, size: int, mtime_ns: int) -> None:
         """Record a new mtime for a file whose content hash did not change."""
         self._db.execute("UPDATE files SET size=?, mtime_ns=? WHERE id=?", (size, mtime_ns, file_id))
+
+    @property
+    def generation(self) -> int:
+        """Bumped by every file written or deleted: a cheap "has anything changed" for caches."""
+        return self._generation
+
+    def bump_generation(self) -> None:
+        """For writes made by other connections (the cold build's worker processes)."""
+        self._generation += 1
+        self._unattributed = self._generation
+
+    def generation_excluding(self, path: str) -> int:
+        """The generation as if ``path`` had never been written: what a cache of everything but
+        that file (the one being typed in) depends on."""
+        others = [generation for generation, written in self._latest_writes if written != path]
+        return max([self._unattributed, *others[:1]])
+
+    def _wrote(self, path: str) -> None:
+        self._generation += 1
+        latest = [(self._generation, path)] + [entry for entry in self._latest_writes if entry[1] != path]
+        self._latest_writes = latest[:2]  # the newest write of two distinct paths is all that is asked
 
     def put_file(
         self,
@@ -250,6 +282,7 @@ class Store:
         ``(line, col)`` pairs.
         """
         db = self._db
+        self._wrote(path)
         exports = "\n".join(parsed.exports) if parsed.exports is not None else None
         values = (parsed.language, content_hash, size, mtime_ns, parsed.line_count, flags, exports)
         existing = db.execute("SELECT id FROM files WHERE path=?", (path,)).fetchone()
@@ -262,8 +295,7 @@ class Store:
         else:
             file_id = existing[0]
             db.execute(
-                "UPDATE files SET language=?, hash=?, size=?, mtime_ns=?, line_count=?, flags=?, exports=?"
-                " WHERE id=?",
+                "UPDATE files SET language=?, hash=?, size=?, mtime_ns=?, line_count=?, flags=?, exports=? WHERE id=?",
                 (*values, file_id),
             )
             self._clear_imports(file_id)
@@ -295,12 +327,16 @@ class Store:
     def _write_references(self, file_id: int, references: dict[str, bytes], fresh: bool) -> None:
         """Store a file's references; for a file already stored, only names whose occurrences changed
         are written, which spares the name index most of an editor keystroke's churn."""
-        old = {} if fresh else {
-            name: (rowid, blob)
-            for rowid, name, blob in self._db.execute(
-                "SELECT rowid, name, positions FROM refs WHERE file_id=?", (file_id,)
-            )
-        }
+        old = (
+            {}
+            if fresh
+            else {
+                name: (rowid, blob)
+                for rowid, name, blob in self._db.execute(
+                    "SELECT rowid, name, positions FROM refs WHERE file_id=?", (file_id,)
+                )
+            }
+        )
         self._db.executemany(
             "DELETE FROM refs WHERE rowid=?", [(rowid,) for name, (rowid, _) in old.items() if name not in references]
         )
@@ -321,6 +357,12 @@ class Store:
         self._db.execute("DELETE FROM definitions WHERE file_id=?", (file_id,))
         self._db.execute("DELETE FROM refs WHERE file_id=?", (file_id,))
         self._clear_imports(file_id)
+        self._clear_chunks(file_id)
+
+    def _clear_chunks(self, file_id: int) -> None:
+        self._db.execute("DELETE FROM chunks WHERE rowid IN (SELECT id FROM chunk_spans WHERE file_id=?)", (file_id,))
+        self._db.execute("DELETE FROM chunk_spans WHERE file_id=?", (file_id,))
+        self._db.execute("DELETE FROM chunk_files WHERE file_id=?", (file_id,))
 
     def _clear_imports(self, file_id: int) -> None:
         db = self._db
@@ -335,6 +377,7 @@ class Store:
         row = self._db.execute("SELECT id FROM files WHERE path=?", (path,)).fetchone()
         if row is None:
             return False
+        self._wrote(path)
         self._clear_contents(row[0])
         self._db.execute("DELETE FROM import_targets WHERE target_id=?", (row[0],))
         self._db.execute("DELETE FROM files WHERE id=?", (row[0],))
@@ -368,17 +411,10 @@ class Store:
                 row = self._db.execute("SELECT id FROM files WHERE path=?", (path,)).fetchone()
                 if row:
                     ids[path] = row[0]
-        self._db.executemany(
-            "DELETE FROM import_targets WHERE import_id=?", [(import_id,) for import_id in targets]
-        )
+        self._db.executemany("DELETE FROM import_targets WHERE import_id=?", [(import_id,) for import_id in targets])
         self._db.executemany(
             "INSERT OR IGNORE INTO import_targets VALUES (?, ?)",
-            [
-                (import_id, ids[path])
-                for import_id, paths in targets.items()
-                for path in paths
-                if path in ids
-            ],
+            [(import_id, ids[path]) for import_id, paths in targets.items() for path in paths if path in ids],
         )
 
     def imports_of(self, path: str) -> list[ImportRow]:
@@ -487,8 +523,7 @@ class Store:
         """(path, occurrences) of a name per file."""
         with self._lock:
             return self._db.execute(
-                "SELECT f.path, r.count FROM refs r JOIN files f ON f.id = r.file_id WHERE r.name=?"
-                " ORDER BY f.path",
+                "SELECT f.path, r.count FROM refs r JOIN files f ON f.id = r.file_id WHERE r.name=? ORDER BY f.path",
                 (name,),
             ).fetchall()
 
@@ -506,6 +541,62 @@ class Store:
                     ).fetchall()
                 )
         return totals
+
+    def reference_edges(self, max_definers: int) -> list[tuple[str, str, str, int]]:
+        """(referencing file, defining file, name, occurrences) for every top-level name a file
+        uses that another file defines, leaving out names defined in more than ``max_definers``
+        files (`get`, `run`: they link everything to everything)."""
+        with self._lock:
+            return self._db.execute(
+                "WITH definers AS (SELECT name, file_id FROM definitions WHERE parent = -1 AND name IN"
+                " (SELECT name FROM definitions WHERE parent = -1 GROUP BY name"
+                "  HAVING COUNT(DISTINCT file_id) <= ?) GROUP BY name, file_id)"
+                " SELECT f.path, g.path, r.name, r.count FROM refs r JOIN definers d ON d.name = r.name"
+                " JOIN files f ON f.id = r.file_id JOIN files g ON g.id = d.file_id WHERE r.file_id != d.file_id",
+                (max_definers,),
+            ).fetchall()
+
+    # -- lexical search over code chunks (FTS5) ---------------------------------------------
+
+    def stale_chunk_files(self) -> list[tuple[str, str]]:
+        """(path, hash) of files whose chunks are missing or from older content."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT f.path, f.hash FROM files f LEFT JOIN chunk_files c ON c.file_id = f.id"
+                " WHERE c.hash IS NULL OR c.hash != f.hash ORDER BY f.path"
+            ).fetchall()
+
+    def put_chunks(self, path: str, content_hash: str, chunks: list[tuple[int, int, str]]) -> None:
+        """Replace a file's chunks: (start_line, end_line, search terms). Call inside a transaction.
+        Nothing is written when the file changed again since ``content_hash`` was read."""
+        row = self._db.execute("SELECT id, hash FROM files WHERE path=?", (path,)).fetchone()
+        if row is None or row[1] != content_hash:
+            return
+        file_id = row[0]
+        self._clear_chunks(file_id)
+        for start, end, terms in chunks:
+            chunk_id = self._db.execute(
+                "INSERT INTO chunk_spans (file_id, start_line, end_line) VALUES (?, ?, ?)", (file_id, start, end)
+            ).lastrowid
+            self._db.execute("INSERT INTO chunks (rowid, terms) VALUES (?, ?)", (chunk_id, terms))
+        self._db.execute("INSERT INTO chunk_files VALUES (?, ?)", (file_id, content_hash))
+
+    def search_chunks(
+        self, query: str, limit: int, exclude_path: str | None = None
+    ) -> list[tuple[str, int, int, float]]:
+        """(path, start_line, end_line, bm25) of the chunks best matching an FTS5 query, best first
+        (FTS5's bm25() is lower for better matches; it is returned negated, higher is better)."""
+        with self._lock:
+            try:
+                rows = self._db.execute(
+                    "SELECT f.path, s.start_line, s.end_line, bm25(chunks) AS score FROM chunks"
+                    " JOIN chunk_spans s ON s.id = chunks.rowid JOIN files f ON f.id = s.file_id"
+                    " WHERE chunks MATCH ? AND f.path IS NOT ? ORDER BY score LIMIT ?",
+                    (query, exclude_path, limit),
+                ).fetchall()
+            except sqlite3.OperationalError:  # a query FTS5 cannot parse finds nothing
+                return []
+        return [(path, start, end, -score) for path, start, end, score in rows]
 
     # -- statistics ------------------------------------------------------------------------
 

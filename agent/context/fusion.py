@@ -13,6 +13,14 @@ RRF_K = 60
 
 
 def reciprocal_rank_fusion(rankings: dict[str, list[Candidate]], weights: dict[str, float]) -> list[Candidate]:
+    """Pinned candidates first, in their source's order; then everything else by weighted RRF."""
+    pinned = [c for candidates in rankings.values() for c in candidates if c.pinned]
+    pinned_keys = {c.key for c in pinned}
+    rest = {source: [c for c in candidates if c.key not in pinned_keys] for source, candidates in rankings.items()}
+    return pinned + _fuse(rest, weights)
+
+
+def _fuse(rankings: dict[str, list[Candidate]], weights: dict[str, float]) -> list[Candidate]:
     scores: dict[tuple[str, int, int], float] = {}
     first_seen: dict[tuple[str, int, int], Candidate] = {}
     reasons: dict[tuple[str, int, int], list[str]] = {}

@@ -8,18 +8,27 @@ from collections.abc import Callable
 from engine import Tokenizer
 from indexer import Index
 
+from .background import BackgroundJobs
 from .baselines import BASELINES
 from .budget import Occupied, pack_candidates
 from .deadline import Deadline
 from .fusion import reciprocal_rank_fusion
 from .sources.definitions import DefinitionSource
 from .sources.files import FileLines
+from .sources.graph import GraphSource
+from .sources.lexical import LexicalSource, NotReady
+from .sources.recent import RecentSource
+from .stable import StablePrefix
 from .tokens import TokenCounter
-from .types import Candidate, Pack, PackRequest
+from .types import Candidate, Pack, PackItem, PackRequest
 from .window import cursor_window
 
-SOURCE_WEIGHTS = {"definitions": 1.0}
+# Definitions named around the cursor are the strongest evidence; the others fill in after them.
+# With RRF_K = 60, a weight of 0.5 puts a source's best item level with the definitions' 60th.
+SOURCE_WEIGHTS = {"definitions": 1.0, "recent": 0.6, "graph": 0.5, "lexical": 0.4}
 STRATEGIES = ("default", *BASELINES)
+VOLATILE_BUDGET = 8192  # the cursor-dependent tail; budget beyond it goes to the stable prefix
+RETAIN_WITHIN = 200  # a previously packed candidate is kept while it ranks within this many
 
 
 class UnknownStrategy(ValueError):
@@ -33,44 +42,105 @@ class ContextPacker:
         self.index = index
         self.files = FileLines(index)
         self.counter = TokenCounter(tokenizer)
-        self.sources: dict[str, Callable] = {
-            "definitions": DefinitionSource(index, self.files).candidates,
+        self.jobs = BackgroundJobs()
+        self.stable = StablePrefix(index, self.files, self.counter)
+        self._previous: dict[str, list[tuple[str, int]]] = {}
+        definitions = DefinitionSource(index, self.files)
+        graph = GraphSource(index, self.files, self.jobs)
+        lexical = LexicalSource(index, self.jobs)
+        recent = RecentSource(index, self.files)
+        self.sources: dict[str, Callable[[PackRequest, Deadline], list[Candidate]]] = {
+            "definitions": lambda request, deadline: definitions.candidates(request.cursor, deadline),
+            "recent": lambda request, deadline: recent.candidates(request.cursor, deadline, request.recent_edits),
+            "graph": lambda request, deadline: graph.candidates(request.cursor, deadline, _context_files(request)),
+            "lexical": lambda request, deadline: lexical.candidates(request.cursor, deadline),
         }
 
     def pack(self, request: PackRequest) -> Pack:
+        """Stable part first (repo map, whole files: cursor-independent), then the ranked tail."""
         if request.strategy not in STRATEGIES:
             raise UnknownStrategy(f"unknown strategy {request.strategy!r}; known: {', '.join(STRATEGIES)}")
         cursor = request.cursor
+        timings: dict[str, float] = {}
         window = cursor_window(cursor, request.window_budget, self.counter)
         occupied = Occupied()
         occupied.add(cursor.path, window.start_line, window.end_line)
-        timings: dict[str, float] = {}
-        skipped: list[str] = []
 
+        stable_items: list[PackItem] = []
+        whole_repo = False
         if request.strategy == "default":
-            rankings: dict[str, list[Candidate]] = {}
-            for name, source in self.sources.items():
-                started = time.perf_counter()
-                deadline = Deadline(request.deadline_ms)
-                rankings[name] = source(cursor, deadline)
-                timings[name] = (time.perf_counter() - started) * 1000
-                if deadline.expired():
-                    skipped.append(name)
-            ranked = reciprocal_rank_fusion(rankings, SOURCE_WEIGHTS)
-        else:
             started = time.perf_counter()
-            ranked = BASELINES[request.strategy](self.index, self.files, cursor)
-            timings[request.strategy] = (time.perf_counter() - started) * 1000
+            stable = self.stable.build(cursor.path, request.budget, max(0, request.budget - VOLATILE_BUDGET))
+            timings["stable"] = (time.perf_counter() - started) * 1000
+            stable_items, whole_repo = stable.items, stable.whole_repo
+            for item in stable_items:
+                occupied.add(item.path, item.start_line, item.end_line)
 
+        ranked, skipped = self._rank(request, timings)
         started = time.perf_counter()
-        items = pack_candidates(ranked, request.budget, self.files, self.counter, occupied)
+        remaining = request.budget - sum(item.tokens for item in stable_items)
+        previous = self._previous.get(cursor.path, []) if request.strategy == "default" else []
+        ranked = _retained_first(ranked, previous)
+        tail = pack_candidates(ranked, remaining, self.files, self.counter, occupied)
+        tail = _in_previous_order(tail, previous)
+        if request.strategy == "default":
+            self._previous = {cursor.path: [(item.path, item.start_line) for item in tail]}
         timings["packing"] = (time.perf_counter() - started) * 1000
         return Pack(
             budget=request.budget,
-            items=items,
+            items=stable_items + tail,
             window=window,
             strategy=request.strategy,
+            mode="whole-repo" if whole_repo else "ranked",
             timings_ms=timings,
             skipped_sources=skipped,
             exact_tokens=self.counter.exact,
         )
+
+    def _rank(self, request: PackRequest, timings: dict[str, float]) -> tuple[list[Candidate], list[str]]:
+        skipped: list[str] = []
+        if request.strategy != "default":
+            started = time.perf_counter()
+            ranked = BASELINES[request.strategy](self.index, self.files, request.cursor)
+            timings[request.strategy] = (time.perf_counter() - started) * 1000
+            return ranked, skipped
+        rankings: dict[str, list[Candidate]] = {}
+        for name, source in self.sources.items():
+            if SOURCE_WEIGHTS.get(name, 0) <= 0:
+                continue
+            started = time.perf_counter()
+            deadline = Deadline(request.deadline_ms)
+            try:
+                rankings[name] = source(request, deadline)
+            except NotReady as why:
+                skipped.append(f"{name}: {why}")
+            timings[name] = (time.perf_counter() - started) * 1000
+            if deadline.expired():
+                skipped.append(f"{name}: past its {request.deadline_ms} ms deadline")
+        return reciprocal_rank_fusion(rankings, SOURCE_WEIGHTS), skipped
+
+
+def _retained_first(ranked: list[Candidate], previous: list[tuple[str, int]]) -> list[Candidate]:
+    """Selection order for prefix reuse: the cursor's own expression first, then what the previous
+    pack held (when still ranked among the likely), then the rest by rank."""
+    if not previous:
+        return ranked
+    likely = ranked[:RETAIN_WITHIN]
+    was_packed = set(previous)
+    pinned = [c for c in ranked if c.pinned]
+    retained = [c for c in likely if not c.pinned and (c.path, c.start_line) in was_packed]
+    chosen = {id(c) for c in pinned + retained}
+    return pinned + retained + [c for c in ranked if id(c) not in chosen]
+
+
+def _in_previous_order(items: list[PackItem], previous: list[tuple[str, int]]) -> list[PackItem]:
+    """Items the previous pack had keep their places, new ones follow: the prompt's prefix stays."""
+    position = {key: n for n, key in enumerate(previous)}
+    kept = sorted(
+        (i for i in items if (i.path, i.start_line) in position), key=lambda i: position[(i.path, i.start_line)]
+    )
+    return kept + [i for i in items if (i.path, i.start_line) not in position]
+
+
+def _context_files(request: PackRequest) -> tuple[str, ...]:
+    return tuple(dict.fromkeys([*request.open_files, *(edit.path for edit in request.recent_edits)]))

@@ -56,6 +56,7 @@ class Candidate:
     # a larger span covering this one, to upgrade to when the budget allows (a header's whole body)
     full_end_line: int | None = None
     full_start_line: int | None = None
+    pinned: bool = False  # certain enough to precede fusion (the expression at the cursor)
 
     @property
     def key(self) -> tuple[str, int, int]:

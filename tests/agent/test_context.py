@@ -117,6 +117,8 @@ def test_the_budget_is_never_exceeded_in_real_tokens(workspace, tokenizer):
             assert pack.tokens <= budget, (strategy, budget)
             for item in pack.items:
                 assert item.tokens == tokenizer.count(item.text), item
+                if item.path == "<repo-map>":
+                    continue
                 lines = (workspace.root / item.path).read_text().split("\n")
                 assert item.text == "\n".join(lines[item.start_line - 1 : item.end_line])
 
@@ -148,9 +150,10 @@ def test_headers_first_then_whole_bodies_when_the_budget_allows(workspace, token
     cursor = _cursor(workspace, "app/service.py", "wait = backoff(")
     small = packer.pack(PackRequest(cursor, 40, window_budget=10))
     large = packer.pack(PackRequest(cursor, 2000, window_budget=10))
-    backoff_small = next(item for item in small.items if item.path == "app/retry.py")
-    backoff_large = next(item for item in large.items if item.path == "app/retry.py" and item.start_line == 1)
-    assert backoff_small.end_line < backoff_large.end_line == 3
+    body = _line_of(workspace, "app/retry.py", "return base")
+    assert small.items[0].path == "app/retry.py" and small.items[0].start_line == 1  # the signature...
+    assert not _covers(small, "app/retry.py", body)  # ...without the body
+    assert _covers(large, "app/retry.py", 1) and _covers(large, "app/retry.py", body)
 
 
 def test_no_line_is_packed_twice_nor_repeats_the_cursor_window(workspace, tokenizer):
@@ -178,9 +181,11 @@ def test_the_buffer_overrides_the_disk_everywhere(workspace, tokenizer):
         "wait = backoff(attempt)", "wait = unrelated_helper("
     )
     cursor = _cursor(workspace, "app/service.py", "wait = unrelated_helper(", text=buffer)
-    pack = workspace.pack("app/service.py", cursor.line, cursor.col, 500, tokenizer, buffer=buffer)
+    pack = workspace.pack("app/service.py", cursor.line, cursor.col, 100, tokenizer, buffer=buffer)
+    assert pack.mode == "ranked"
     assert _covers(pack, "app/retry.py", _line_of(workspace, "app/retry.py", "def unrelated_helper"))
-    assert not _covers(pack, "app/retry.py", 1)  # backoff, named only on disk
+    assert pack.items[0].path == "app/retry.py" and "unrelated_helper" in pack.items[0].reason
+    assert not any("`backoff`" in item.reason for item in pack.items)  # named only on disk
     assert workspace.index.source_text("app/service.py") == disk  # the overlay is gone afterwards
 
 
@@ -220,7 +225,7 @@ def test_the_evaluation_scores_hand_made_cases_exactly(workspace, tokenizer, tmp
         "\n".join(
             [
                 case("hit", "app/retry.py", 1, "call"),  # backoff: found
-                case("miss-wrong-file", "app/http.py", 1, "call"),  # nothing on line 1 of http.py
+                case("miss-wrong-file", "app/gone.py", 1, "call"),  # no such file: never covered
                 case("miss-own-file", "app/service.py", 1, "line"),  # the current file never counts
             ]
         )

@@ -258,7 +258,10 @@ class _Search:
             end = header_end(lines, d, with_doc=not ranked.header_only)
             full = None if ranked.header_only or end >= d.end_line else d.end_line
             reason = f"{d.kind} {d.qualified_name}: {ranked.reason}"
-            out.append(Candidate(stored.path, d.start_line, end, reason, "definitions", full_end_line=full))
+            pinned = ranked.tier == TIER_CURSOR
+            out.append(
+                Candidate(stored.path, d.start_line, end, reason, "definitions", full_end_line=full, pinned=pinned)
+            )
         return out
 
 
