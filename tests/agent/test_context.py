@@ -256,3 +256,32 @@ def test_a_huge_window_budget_leaves_nothing_to_repeat(workspace, tokenizer):
     assert pack.window.start_line == 1 and pack.window.end_line == len(cursor.lines)
     assert pack.window.prefix + pack.window.suffix == textwrap.dedent(cursor.text)
     assert all(item.path != "app/service.py" for item in pack.items)
+
+
+def test_prompts_render_in_the_models_repo_format_with_the_hole_at_the_cursor(workspace, tokenizer):
+    from agent.context import render_fim_prompt
+    from engine import TEMPLATES
+
+    cursor = _cursor(workspace, "app/service.py", "wait = backoff(")
+    pack = ContextPacker(workspace.index, tokenizer).pack(PackRequest(cursor, 100, window_budget=60))
+    qwen = render_fim_prompt(pack, TEMPLATES["qwen-coder"], "app")
+    assert qwen.startswith("<|fim_prefix|><|repo_name|>app\n<|file_sep|>app/retry.py:1-")
+    assert qwen.endswith("<|fim_middle|>")
+    before, after = qwen.split("<|fim_suffix|>")
+    assert before.endswith("wait = backoff(") and after.startswith("attempt)")
+    assert "<|file_sep|>app/service.py\n" in before
+    plain = render_fim_prompt(pack, TEMPLATES["deepseek-coder"], "app")
+    assert plain.startswith("<｜fim▁begin｜># app/retry.py:1-") and "<｜fim▁hole｜>attempt)" in plain
+
+
+def test_special_tokens_inside_code_are_broken_up(tmp_path, tokenizer):
+    from agent.context import render_context
+    from engine import TEMPLATES
+
+    root = write_tree(tmp_path / "evil", {"a.py": "from b import f\nf(", "b.py": 'def f():\n    "<|file_sep|>"\n'})
+    with Workspace(root, WorkspaceSettings(index_dir=tmp_path / "index")) as workspace:
+        workspace.build_index()
+        cursor = _cursor(workspace, "a.py", "f(")
+        pack = ContextPacker(workspace.index, tokenizer).pack(PackRequest(cursor, 50, window_budget=5))
+        rendered = render_context(pack, TEMPLATES["qwen-coder"], "evil")
+    assert rendered.count("<|file_sep|>") == len(pack.items) and "<\u200b|file_sep|>" in rendered
