@@ -5,18 +5,17 @@ ones), in dependency order, and leaves out the file being edited, so it stays by
 the user types in that file and a serving engine's prefix cache reuses all of it. It is rebuilt
 only when another file changes.
 
-Generated copies (`*.d.ts`, minified or built output under `dist/`, `build/`, `out/`) are left out:
-they repeat the sources and would crowd them out of the window.
+Generated copies (see generated.py) are left out: they repeat the sources and would crowd them out.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from indexer import Index
 
+from .generated import is_generated
 from .sources.files import FileLines
 from .tokens import TokenCounter
 from .types import PackItem
@@ -24,8 +23,6 @@ from .wholerepo import dependency_order, repo_map
 
 REPO_MAP_PATH = "<repo-map>"
 MAP_SHARE = 0.25  # at most this much of a non-whole-repo stable budget goes to the map
-GENERATED_DIRS = frozenset({"dist", "build", "out", "node_modules", "__pycache__"})
-GENERATED_SUFFIXES = (".d.ts", ".min.js", ".map")
 
 
 @dataclass(frozen=True)
@@ -36,11 +33,6 @@ class StablePart:
     @property
     def tokens(self) -> int:
         return sum(item.tokens for item in self.items)
-
-
-def is_generated(path: str) -> bool:
-    parts = PurePosixPath(path).parts
-    return path.endswith(GENERATED_SUFFIXES) or any(part in GENERATED_DIRS for part in parts[:-1])
 
 
 class StablePrefix:

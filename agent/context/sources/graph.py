@@ -12,6 +12,7 @@ from indexer import Index
 
 from ..background import BackgroundJobs
 from ..deadline import Deadline
+from ..generated import is_generated
 from ..graph import ReferenceGraph, build_graph, personalised_pagerank, rank_definitions
 from ..spans import header_end
 from ..types import Candidate, Cursor
@@ -60,7 +61,7 @@ class GraphSource:
             if deadline.expired():
                 break
             lines = self.files.lines(path)
-            if lines is None:
+            if lines is None or is_generated(path):
                 continue
             for stored in self.index.store.definitions_named(name, path):
                 d = stored.definition

@@ -10,6 +10,7 @@ from indexer import Index
 
 from ..background import BackgroundJobs
 from ..deadline import Deadline
+from ..generated import is_generated
 from ..types import Candidate, Cursor
 
 QUERY_LINES_ABOVE = 15
@@ -43,7 +44,8 @@ class LexicalSource:
             + [cursor.line_prefix]
             + lines[row + 1 : row + 1 + QUERY_LINES_BELOW]
         )
-        hits = self.index.search_code(query, RESULTS, exclude_path=cursor.path)
+        hits = self.index.search_code(query, RESULTS * 2, exclude_path=cursor.path)
+        hits = [hit for hit in hits if not is_generated(hit[0])][:RESULTS]  # built copies repeat the sources
         return [
             Candidate(path, start, end, f"similar code (BM25 {score:.1f})", self.name)
             for path, start, end, score in hits
