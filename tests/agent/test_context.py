@@ -285,3 +285,34 @@ def test_special_tokens_inside_code_are_broken_up(tmp_path, tokenizer):
         pack = ContextPacker(workspace.index, tokenizer).pack(PackRequest(cursor, 50, window_budget=5))
         rendered = render_context(pack, TEMPLATES["qwen-coder"], "evil")
     assert rendered.count("<|file_sep|>") == len(pack.items) and "<\u200b|file_sep|>" in rendered
+
+
+def test_the_stable_part_survives_typing_and_follows_other_files(workspace, tokenizer, monkeypatch):
+    from agent.context import packer as packer_module
+
+    monkeypatch.setattr(packer_module, "VOLATILE_BUDGET", 40)  # leave room for a stable part in a tiny repo
+    packer = ContextPacker(workspace.index, tokenizer)
+    disk = (workspace.root / "app/service.py").read_text()
+    stable_parts = []
+    for typed in ("w", "wa", "wai", "wait"):
+        text = disk.replace("wait = backoff(attempt)", typed)
+        workspace.index.update("app/service.py", text)
+        cursor = _cursor(workspace, "app/service.py", f"    {typed}", text=text)
+        pack = packer.pack(PackRequest(cursor, 260, window_budget=20))
+        stable_parts.append([(item.path, item.text) for item in pack.stable_items])
+    assert stable_parts[0] and all(part == stable_parts[0] for part in stable_parts)
+    assert all(path != "app/service.py" for path, _ in stable_parts[0])
+
+    workspace.index.update("app/retry.py", (workspace.root / "app/retry.py").read_text() + "\n\nRETRIES = 3\n")
+    pack = packer.pack(PackRequest(cursor, 260, window_budget=20))
+    assert [(item.path, item.text) for item in pack.stable_items] != stable_parts[0]
+
+
+def test_whole_repo_mode_packs_every_file_in_dependency_order(workspace, tokenizer):
+    cursor = _cursor(workspace, "app/service.py", "wait = backoff(")
+    pack = ContextPacker(workspace.index, tokenizer).pack(PackRequest(cursor, 100_000))
+    assert pack.mode == "whole-repo"
+    files = [item.path for item in pack.stable_items]
+    assert files[0] == "<repo-map>"
+    assert files[1:] == ["app/http.py", "app/retry.py"]  # dependencies first; the empty __init__.py adds nothing
+    assert "app/service.py" not in files  # the cursor's file is the window, last in the prompt
