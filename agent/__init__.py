@@ -7,6 +7,7 @@ from engine import Tokenizer, TokenizerError, load_tokenizer
 from indexer import BuildStats
 
 from .context import STRATEGIES, Cursor, Pack, PackItem, PackRequest, UnknownStrategy
+from .edits import FileChange, Position, Range, TextEdit, WorkspaceChange, apply_edits
 from .evaluation import Case, Report, evaluate, load_cases
 from .workspace import FileDependencies, Workspace, WorkspaceSettings
 
@@ -15,16 +16,22 @@ __all__ = [
     "BuildStats",
     "Case",
     "Cursor",
+    "FileChange",
     "FileDependencies",
     "Pack",
     "PackItem",
     "PackRequest",
+    "Position",
+    "Range",
     "Report",
+    "TextEdit",
     "Tokenizer",
     "TokenizerError",
     "UnknownStrategy",
     "Workspace",
+    "WorkspaceChange",
     "WorkspaceSettings",
+    "apply_edits",
     "evaluate",
     "load_cases",
     "load_tokenizer",
