@@ -6,8 +6,10 @@ Others use only what is named here.
 from engine import Tokenizer, TokenizerError, load_tokenizer
 from indexer import BuildStats
 
+from .complete import Completer, Completion, CompletionSettings
 from .context import STRATEGIES, Cursor, Pack, PackItem, PackRequest, UnknownStrategy
 from .edits import FileChange, Position, Range, TextEdit, WorkspaceChange, apply_edits
+from .engines import EngineSettings, backend_from_settings
 from .evaluation import Case, Report, evaluate, load_cases
 from .workspace import FileDependencies, Workspace, WorkspaceSettings
 
@@ -15,7 +17,11 @@ __all__ = [
     "STRATEGIES",
     "BuildStats",
     "Case",
+    "Completer",
+    "Completion",
+    "CompletionSettings",
     "Cursor",
+    "EngineSettings",
     "FileChange",
     "FileDependencies",
     "Pack",
@@ -32,6 +38,7 @@ __all__ = [
     "WorkspaceChange",
     "WorkspaceSettings",
     "apply_edits",
+    "backend_from_settings",
     "evaluate",
     "load_cases",
     "load_tokenizer",

@@ -1,0 +1,197 @@
+"""Code completion as a list of named steps (the shape of Tabby's agent):
+
+1. reuse a suggestion the user is typing through (the type-through cache);
+2. pack the context for the cursor, in the backend's window;
+3. render the fill-in-the-middle prompt in the model's format;
+4. stream the middle from the backend, stopping early once the scope is done or the deadline passes;
+5. post-process with small filters (agent/completion/filters.py);
+6. remember the suggestion for type-through, and return it with the pack behind it.
+
+Cancelling the task that awaits `complete` stops every step, the model's stream included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from engine import Backend, FimRequest, ModelTemplate
+
+from .completion import TypeThroughCache, symbol_items, wants_multiline, word_start
+from .completion.filters import Surroundings, postprocess
+from .completion.symbols import SymbolItem
+from .context import Cursor, Pack, PackRequest, render_fim_prompt
+from .edits import Position, Range
+from .workspace import Workspace
+
+TEMPLATE_MARGIN = 64  # tokens for the FIM markers and file headers around the packed context
+
+
+@dataclass(frozen=True)
+class CompletionSettings:
+    budget: int | None = None  # tokens of packed context; None: what the backend's window leaves
+    window_budget: int = 1024  # tokens of the cursor's own file around the cursor
+    max_tokens: int = 64  # single-line suggestions
+    max_tokens_multiline: int = 192
+    deadline_s: float = 5.0  # the model's whole answer; past it, what arrived is used
+    pack_deadline_ms: float | None = 200.0  # per context source
+    strategy: str = "default"
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str  # replaces `range`: the word already typed, then the suggestion
+    range: Range  # from the start of the word being typed to the cursor
+    suggestion: str  # what the model adds after the cursor
+    pack: Pack | None  # the context behind it (provenance)
+    from_cache: bool = False
+    multiline: bool = False
+
+
+@dataclass(frozen=True)
+class _Cursor:
+    path: str
+    position: Position
+    lines: list[str]
+    before: str  # the buffer up to the cursor
+    after: str  # the buffer after it
+
+    @property
+    def line_prefix(self) -> str:
+        return self.lines[self.position.line][: self.position.column]
+
+    @property
+    def line_suffix(self) -> str:
+        return self.lines[self.position.line][self.position.column :]
+
+
+class Completer:
+    """Completions for one workspace and one backend; keeps the type-through cache between calls."""
+
+    def __init__(self, ws: Workspace, backend: Backend, settings: CompletionSettings | None = None) -> None:
+        self.ws = ws
+        self.backend = backend
+        self.settings = settings or CompletionSettings()
+        self.cache: TypeThroughCache[tuple[Pack | None, bool]] = TypeThroughCache()
+        self.last: Completion | None = None
+        self._pack_lock = asyncio.Lock()  # the packer's caches are not shared between threads
+
+    async def complete(self, path: str, position: Position, buffer_text: str, *, trigger: str = "automatic"):
+        """The suggestion at ``position`` of ``path`` (whose editor text is ``buffer_text``), or None."""
+        cursor = _locate(path, position, buffer_text)
+        completion = self._from_cache(cursor)
+        if completion is None:
+            multiline = wants_multiline(path, cursor.lines, position.line, position.column)
+            pack = await self._pack(cursor)
+            prefix, suffix = split_fim(
+                render_fim_prompt(pack, self.backend.info.template, self.ws.root.name), self.backend.info.template
+            )
+            raw = await self._generate(prefix, suffix, multiline)
+            suggestion = postprocess(raw, _surroundings(cursor, multiline))
+            if not suggestion:
+                return None
+            self.cache.store(path, cursor.before, cursor.after, suggestion, (pack, multiline))
+            completion = _completion(cursor, suggestion, pack, multiline, from_cache=False)
+        self.last = completion
+        return completion
+
+    def symbols(self, path: str, position: Position, buffer_text: str) -> list[SymbolItem]:
+        """Index-based items for the plain completion list: members after a dot, importable names."""
+        return symbol_items(self.ws.index, path, buffer_text, position.line, position.column)
+
+    def forget(self, path: str) -> None:
+        self.cache.forget(path)
+
+    # -- the steps ---------------------------------------------------------------------------------
+
+    def _from_cache(self, cursor: _Cursor) -> Completion | None:
+        hit = self.cache.lookup(cursor.path, cursor.before, cursor.after)
+        if hit is None:
+            return None
+        rest, (pack, multiline) = hit
+        return _completion(cursor, rest, pack, multiline, from_cache=True)
+
+    async def _pack(self, cursor: _Cursor) -> Pack:
+        budget, window_budget = self._budgets()
+        request = PackRequest(
+            Cursor(cursor.path, cursor.position.line + 1, cursor.position.column + 1, "\n".join(cursor.lines)),
+            budget,
+            self.settings.strategy,
+            window_budget=window_budget,
+            deadline_ms=self.settings.pack_deadline_ms,
+        )
+        packer = self.ws.packer(self.backend.info.tokenizer)
+        async with self._pack_lock:
+            return await asyncio.to_thread(packer.pack, request)
+
+    def _budgets(self) -> tuple[int, int]:
+        """Context and cursor-window budgets from the backend's window, capped by the settings."""
+        usable = self.backend.info.context_window - self.settings.max_tokens_multiline - TEMPLATE_MARGIN
+        window_budget = max(16, min(self.settings.window_budget, usable // 2))
+        budget = max(0, usable - window_budget)
+        if self.settings.budget is not None:
+            budget = min(budget, self.settings.budget)
+        return budget, window_budget
+
+    async def _generate(self, prefix: str, suffix: str, multiline: bool) -> str:
+        """Stream the middle; stop at the first line break in single-line mode, or at the deadline."""
+        max_tokens = self.settings.max_tokens_multiline if multiline else self.settings.max_tokens
+        stream = self.backend.fim(FimRequest(prefix=prefix, suffix=suffix, max_tokens=max_tokens))
+        pieces: list[str] = []
+        try:
+            async with asyncio.timeout(self.settings.deadline_s):
+                async for delta in stream:
+                    pieces.append(delta.text)
+                    if not multiline and "\n" in delta.text:
+                        break
+        except TimeoutError:
+            pass  # use what arrived in time
+        finally:
+            await stream.aclose()
+        return "".join(pieces)
+
+
+def split_fim(prompt: str, template: ModelTemplate) -> tuple[str, str]:
+    """A rendered FIM prompt back into (prefix, suffix): the backend wraps them in its own markers.
+
+    Packed code has the model's special tokens broken up (agent/context/render.py), so the markers
+    found here are the template's own.
+    """
+    if not template.has_fim:
+        return prompt, ""
+    core = prompt.removesuffix(template.fim_middle or "")
+    if template.spm:
+        suffix, _, prefix = core.removeprefix(template.fim_suffix or "").partition(template.fim_prefix or "")
+    else:
+        prefix, _, suffix = core.removeprefix(template.fim_prefix or "").partition(template.fim_suffix or "")
+    return prefix, suffix
+
+
+def _locate(path: str, position: Position, text: str) -> _Cursor:
+    lines = text.split("\n")
+    if not 0 <= position.line < len(lines) or not 0 <= position.column <= len(lines[position.line]):
+        raise ValueError(f"position {position.line}:{position.column} is outside {path}")
+    offset = sum(len(line) + 1 for line in lines[: position.line]) + position.column
+    return _Cursor(path, position, lines, text[:offset], text[offset:])
+
+
+def _surroundings(cursor: _Cursor, multiline: bool) -> Surroundings:
+    following = tuple(cursor.lines[cursor.position.line + 1 : cursor.position.line + 6])
+    return Surroundings(cursor.line_prefix, cursor.line_suffix, following, multiline)
+
+
+def _completion(cursor: _Cursor, suggestion: str, pack: Pack | None, multiline: bool, *, from_cache: bool):
+    start = word_start(cursor.line_prefix)
+    typed = cursor.line_prefix[start:]
+    line = cursor.position.line
+    return Completion(
+        text=typed + suggestion,
+        range=Range.of(line, start, line, cursor.position.column),
+        suggestion=suggestion,
+        pack=pack,
+        from_cache=from_cache,
+        multiline=multiline,
+    )
+
+
+__all__ = ["Completer", "Completion", "CompletionSettings", "split_fim"]
