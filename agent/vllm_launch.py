@@ -1,21 +1,5 @@
 """Serving a model with vLLM, for the CLI: the engine's launcher, named here so lsp_server imports only agent."""
 
-from engine.backends.vllm_launch import (
-    INSTALL_HINT,
-    VllmLaunchError,
-    VllmLaunchSettings,
-    VllmServer,
-    find_vllm,
-    launch_vllm,
-    vllm_argv,
-)
+from engine import VllmLaunchError, VllmLaunchSettings, VllmServer, find_vllm, launch_vllm, vllm_argv
 
-__all__ = [
-    "INSTALL_HINT",
-    "VllmLaunchError",
-    "VllmLaunchSettings",
-    "VllmServer",
-    "find_vllm",
-    "launch_vllm",
-    "vllm_argv",
-]
+__all__ = ["VllmLaunchError", "VllmLaunchSettings", "VllmServer", "find_vllm", "launch_vllm", "vllm_argv"]

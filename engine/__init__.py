@@ -17,6 +17,7 @@ from .backends.base import (
     Usage,
 )
 from .backends.openai import OpenAIBackend, OpenAISettings
+from .backends.vllm_launch import VllmLaunchError, VllmLaunchSettings, VllmServer, find_vllm, launch_vllm, vllm_argv
 from .templates import TEMPLATES, ModelTemplate, template_for
 from .tokenizer import Tokenizer, TokenizerError, load_tokenizer
 
@@ -28,6 +29,7 @@ __all__ = [
     "ChatRequest",
     "ContextTooLong",
     "Delta",
+    "EngineServeError",
     "FimRequest",
     "ModelInfo",
     "LocalBackend",
@@ -40,15 +42,27 @@ __all__ = [
     "Tokenizer",
     "TokenizerError",
     "Usage",
+    "VllmLaunchError",
+    "VllmLaunchSettings",
+    "VllmServer",
+    "find_vllm",
+    "launch_vllm",
     "load_tokenizer",
+    "serve_local",
+    "start_in_thread",
     "template_for",
+    "vllm_argv",
 ]
 
 
 def __getattr__(name: str):
-    """The local backend imports torch (about a second): loaded on first use, not at import."""
+    """The local backend and its server import torch (about a second): loaded on first use, not at import."""
     if name in ("LocalBackend", "LocalSettings"):
         from .backends import local
 
         return getattr(local, name)
+    if name in ("EngineServeError", "serve_local", "start_in_thread"):
+        from . import server
+
+        return getattr(server, name)
     raise AttributeError(f"module 'engine' has no attribute {name!r}")

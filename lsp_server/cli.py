@@ -13,6 +13,9 @@ from pathlib import Path
 
 from agent import BuildStats, Workspace, WorkspaceSettings
 
+from .arguments import positive_int as _positive_int
+from .engine_commands import add_engine_command
+
 
 class UsageError(Exception):
     """Bad input from the user: reported as one line, exit status 2."""
@@ -75,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="index the Python standard library and show what was found")
     demo.add_argument("--root", type=Path, help="index this folder instead of the standard library")
     demo.set_defaults(run=_cmd_demo)
+
+    add_engine_command(commands)
     return parser
 
 
@@ -202,16 +207,6 @@ def _cmd_deps(args: argparse.Namespace) -> int:
     for path, line in deps.importers:
         print(f"  {path}:{line}")
     return 0
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text}")
-    return value
 
 
 def _tokenizer(spec: str):

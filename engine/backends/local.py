@@ -164,6 +164,19 @@ class LocalBackend(Backend):
         prompt = render_chat(request.messages)
         return self._generate(prompt, stops, request.max_tokens, request.temperature, request.top_p)
 
+    def complete(
+        self,
+        prompt: str,
+        *,
+        max_tokens: int = 128,
+        stop: Sequence[str] = (),
+        temperature: float = 0.0,
+        top_p: float = 1.0,
+    ) -> AsyncIterator[Delta]:
+        """Continue `prompt` as it is, no template around it: what the engine's server runs for a raw
+        /v1/completions request (a client that wrapped the FIM markers itself)."""
+        return self._generate(prompt, (*stop, *WHOLEREPO.stop), max_tokens, temperature, top_p)
+
     async def aclose(self) -> None:
         async with self._lock:
             if self._executor is not None:
@@ -184,6 +197,8 @@ class LocalBackend(Backend):
         if self._executor is None:
             raise BackendError("the local backend is closed", kind="closed")
         ids = self.tokenizer.encode(prompt)
+        if not ids:
+            raise BackendError("the prompt is empty: nothing to continue", kind="bad_request")
         if len(ids) > self.cache.capacity:
             raise ContextTooLong(
                 f"the prompt has {len(ids)} tokens; the local model's context is {self.cache.capacity} tokens"

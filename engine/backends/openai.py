@@ -42,6 +42,7 @@ from .base import (
 from .sse import sse_json
 
 DEFAULT_CONTEXT_WINDOW = 32768
+MAX_STOPS = 4  # stop sequences per request: OpenAI's documented limit, enforced by vLLM
 ESTIMATE_NOTE = "token counts are estimates (about 4 characters a token): set `tokenizer` for exact budgets"
 # Phrases servers use when the prompt does not fit (OpenAI, vLLM, SGLang, llama.cpp, Ollama, DeepSeek).
 CONTEXT_TOO_LONG_HINTS = (
@@ -148,7 +149,9 @@ class OpenAIBackend(Backend):
             body["prompt"] = request.prefix
             if request.suffix:  # some servers (vLLM) reject `suffix` outright, so send it only when needed
                 body["suffix"] = request.suffix
-        if stop := list(dict.fromkeys((*request.stop, *template.stop))):
+        # OpenAI takes at most MAX_STOPS and vLLM refuses more (a 400): the caller's stops first, then the template's
+        # (whose first is the end-of-text token, which ends generation anyway).
+        if stop := list(dict.fromkeys((*request.stop, *template.stop)))[:MAX_STOPS]:
             body["stop"] = stop
         return {**body, **self.settings.extra_body}
 
