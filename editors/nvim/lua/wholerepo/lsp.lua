@@ -69,6 +69,8 @@ function M.register(opts)
     cmd = config.command(opts),
     filetypes = opts.filetypes,
     init_options = config.init_options(opts),
+    -- The server also asks workspace/configuration for its `wholerepo` section: the same options.
+    settings = { wholerepo = config.init_options(opts) },
     capabilities = capabilities(),
     handlers = handlers,
   }

@@ -1,0 +1,108 @@
+"""The Neovim plugin (editors/nvim) in a real headless Neovim against the real `wholerepo serve`.
+
+tests/editors/nvim_driver.lua types through Neovim's typeahead, so insert mode, autocommands and the
+<Tab> mapping run as they do for a user; the model is the scripted OpenAI-compatible stub server,
+reached by the server through the openai backend configured in initializationOptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.editors.nvim_binary import find_nvim
+from tests.engine.openai_stub_server import Reply, StubServer, completion_chunk
+
+REPO = Path(__file__).resolve().parents[2]
+PLUGIN = REPO / "editors" / "nvim"
+DRIVER = Path(__file__).with_name("nvim_driver.lua")
+FIXTURE = REPO / "tests" / "fixtures" / "editors" / "rooms"
+MODEL = "qwen2.5-coder-7b"
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "rooms"
+    shutil.copytree(FIXTURE, root)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    return root
+
+
+async def drive(nvim: str, workspace: Path, stub: StubServer, scenario: str, **settings: object) -> dict:
+    """Runs one scenario of the driver in headless Neovim; returns what it recorded."""
+    results = workspace.parent / f"{scenario}-results.json"
+    config = workspace.parent / f"{scenario}-config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "plugin": str(PLUGIN),
+                "python": sys.executable,
+                "workspace": str(workspace),
+                "backend": {"kind": "openai", "url": stub.url, "model": MODEL},
+                "scenario": scenario,
+                "results": str(results),
+                **settings,
+            }
+        )
+    )
+    env = {**os.environ, "WHOLEREPO_NVIM_TEST": str(config), "PYTHONPATH": str(REPO)}
+    process = await asyncio.create_subprocess_exec(
+        nvim,
+        "--headless",
+        "--clean",
+        "-c",
+        f"luafile {DRIVER}",
+        cwd=workspace,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    assert results.exists(), f"the driver wrote no results; nvim said:\n{output.decode(errors='replace')[-3000:]}"
+    recorded = json.loads(results.read_text())
+    assert recorded.get("error") is None, recorded
+    assert recorded.get("setup_ok") and recorded.get("attached") and recorded.get("done"), recorded
+    return recorded
+
+
+async def test_ghost_text_appears_and_tab_accepts_it(workspace: Path) -> None:
+    nvim = find_nvim()
+    async with StubServer() as stub:
+        # The model continues from the cursor; each keystroke may ask once.
+        stub.script("/v1/completions", *[Reply.sse(completion_chunk("angle_area(width, height)"))] * 20)
+        result = await drive(nvim, workspace, stub, "complete", file="rooms.py", line=8, typed="rect")
+        prompts = json.dumps(stub.bodies("/v1/completions"))
+    assert result["server_ready"] is True
+    assert result["statusline"] == f"wholerepo: openai {MODEL} ready · ready"
+    assert result["ghost_shown"], result
+    assert result["mode"] == "i"
+    assert result["ghost_text"] == "angle_area(width, height)"
+    assert result["extmark_text"] == "angle_area(width, height)"
+    assert result["line_after_accept"] == "        total += rectangle_area(width, height)"
+    assert result["cursor_after_accept"] == [8, len("        total += rectangle_area(width, height)")]
+    # The server packed the imported definition from the other file into the prompt.
+    assert "Area of a width x height rectangle" in prompts
+
+
+async def test_checkhealth_reports_the_setup(workspace: Path) -> None:
+    nvim = find_nvim()
+    async with StubServer() as stub:
+        result = await drive(nvim, workspace, stub, "health", file="rooms.py")
+        url = stub.url
+    health = result["health"]
+    assert "OK Neovim 0.11" in health or "OK Neovim 0.1" in health
+    assert f"OK {sys.executable} imports lsp_server" in health
+    assert f"OK backend: openai {MODEL} at {url}" in health
+    assert re.search(r"OK client \d+ running, root .*rooms", health)
+    assert "ERROR" not in health
