@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.editors.nvim_binary import find_nvim
-from tests.engine.openai_stub_server import Reply, StubServer, completion_chunk
+from tests.engine.openai_stub_server import Reply, StubServer, chat_chunk, completion_chunk
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN = REPO / "editors" / "nvim"
@@ -93,6 +93,20 @@ async def test_ghost_text_appears_and_tab_accepts_it(workspace: Path) -> None:
     assert result["cursor_after_accept"] == [8, len("        total += rectangle_area(width, height)")]
     # The server packed the imported definition from the other file into the prompt.
     assert "Area of a width x height rectangle" in prompts
+
+
+async def test_explain_opens_a_floating_window_with_the_explanation(workspace: Path) -> None:
+    nvim = find_nvim()
+    narrative = "`rectangle_area` (geometry.py:4) multiplies width by height; rooms.py:1 imports it."
+    async with StubServer() as stub:
+        stub.script("/v1/chat/completions", Reply.sse(chat_chunk(narrative), chat_chunk(finish="stop")))
+        result = await drive(nvim, workspace, stub, "explain", file="rooms.py", line=1, col=22)
+        asked = json.dumps(stub.bodies("/v1/chat/completions"))
+    assert result["float_is_floating"] is True
+    assert result["floating_windows"] == 1
+    assert "multiplies width by height" in result["float_text"]
+    assert "geometry.py:4" in result["float_text"]
+    assert "def rectangle_area" in asked  # the definition's code went to the model
 
 
 async def test_checkhealth_reports_the_setup(workspace: Path) -> None:

@@ -49,12 +49,12 @@ async function main() {
     await page.keyboard.press("Enter");
     await page.waitForSelector(`.tab[aria-label*="${opt.file}"]`);
     await page.locator(".monaco-editor .view-lines").first().click();
-    // Wait for the server to be up and the index built before typing: the item leaves "starting".
+    // Type only once the server says its engine and its index are ready ("wholerepo: … ready · ready N files").
     await page.waitForFunction(
-      () => [...document.querySelectorAll(".statusbar-item")].some((n) => /wholerepo:/.test(n.textContent || "")),
+      () => [...document.querySelectorAll(".statusbar-item")].some((n) => /wholerepo:.*ready.*·.*ready/.test(n.textContent || "")),
       null,
-      { timeout: 90_000 },
-    ).catch(() => console.log("[drive] status bar never showed server state; going on"));
+      { timeout: 120_000 },
+    ).catch(() => console.log("[drive] the status bar never said engine and index ready; going on"));
     summary.status = ((await status.textContent()) || "").trim();
     console.log(`[drive] status bar: ${summary.status}`);
 

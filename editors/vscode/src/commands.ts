@@ -19,6 +19,16 @@ export function refactorArguments(instruction: string, where?: Cursor): unknown[
     : [instruction];
 }
 
+/** True when `wholerepo.refactor` arguments (from the server's code action) hold no instruction yet. */
+export function needsInstruction(args: unknown[]): boolean {
+  return typeof args[0] !== "string" || args[0].trim() === "";
+}
+
+/** The same arguments with the instruction the user typed in first place. */
+export function withInstruction(args: unknown[], instruction: string): unknown[] {
+  return [instruction, ...args.slice(1)];
+}
+
 /** `wholerepo.explain`: the document and the position of the symbol. */
 export function explainArguments(uri: string, line: number, character: number): unknown[] {
   return [uri, { line, character }];

@@ -17,7 +17,7 @@ import {
 } from "vscode-languageclient/node";
 import { initializationOptions, readSettings, serverCommand, SettingsError } from "./settings";
 import { StatusModel } from "./status";
-import { explainArguments, refactorArguments, resultAsDocument } from "./commands";
+import { explainArguments, needsInstruction, refactorArguments, resultAsDocument, withInstruction } from "./commands";
 
 const SERVER_COMMANDS = { refactor: "wholerepo.refactor", explain: "wholerepo.explain", showContext: "wholerepo.showContext" };
 
@@ -71,6 +71,14 @@ async function start(): Promise<void> {
     initializationOptions: options,
     outputChannel: output,
     middleware: {
+      // The server's "Rewrite with wholerepo…" code action carries no instruction: ask for one here.
+      executeCommand: async (command, args, next) => {
+        if (command === SERVER_COMMANDS.refactor && needsInstruction(args)) {
+          const instruction = await askInstruction();
+          return instruction ? next(command, withInstruction(args, instruction)) : undefined;
+        }
+        return next(command, args);
+      },
       workspace: {
         // The server asks for its `wholerepo` section; answer in the shape of initializationOptions
         // rather than with VS Code's raw settings tree (camelCase, client-only keys).
@@ -149,22 +157,27 @@ async function runServerCommand(command: string, args: unknown[]): Promise<unkno
   }
 }
 
-async function refactorPrompt(): Promise<void> {
-  const editor = vscode.window.activeTextEditor;
+async function askInstruction(): Promise<string | undefined> {
   const instruction = await vscode.window.showInputBox({
     title: "wholerepo: refactor",
     prompt: "What should change? (the whole repository is in scope)",
     placeHolder: "e.g. rename fetch_user to load_user and update every caller",
     ignoreFocusOut: true,
   });
-  if (!instruction?.trim()) {
+  return instruction?.trim() || undefined;
+}
+
+async function refactorPrompt(): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  const instruction = await askInstruction();
+  if (!instruction) {
     return;
   }
   const where = editor ? { uri: editor.document.uri.toString(), line: editor.selection.active.line, character: editor.selection.active.character } : undefined;
   await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: "wholerepo: refactoring…", cancellable: false },
     // The server applies the edit itself through workspace/applyEdit; VS Code asks to confirm multi-file edits.
-    () => runServerCommand(SERVER_COMMANDS.refactor, refactorArguments(instruction.trim(), where)),
+    () => runServerCommand(SERVER_COMMANDS.refactor, refactorArguments(instruction, where)),
   );
 }
 
@@ -184,7 +197,11 @@ async function explainAtCursor(): Promise<void> {
 
 async function showContext(): Promise<void> {
   const result = await runServerCommand(SERVER_COMMANDS.showContext, []);
-  await showDocument(result, "json");
+  if (result === null) {
+    void vscode.window.showInformationMessage("wholerepo: no completion yet; the context of the last one shows here.");
+    return;
+  }
+  await showDocument(result, "markdown");
 }
 
 async function showDocument(result: unknown, language: "markdown" | "json"): Promise<void> {

@@ -42,23 +42,36 @@ local function as_lines(result)
   return vim.split(result, '\n', { plain = true })
 end
 
+--- One line about a finished refactor: `label: N edits in M files`, or why nothing was applied.
+local function refactor_summary(result)
+  if type(result) ~= 'table' then
+    return 'refactor done'
+  end
+  if result.applied == false or not result.files then
+    return result.message or 'nothing was changed'
+  end
+  return ('%s: %d edits in %d files'):format(result.label or 'refactor', result.edits or 0, #result.files)
+end
+
+local function refactor_at(bufnr, text, uri, position)
+  if not text or vim.trim(text) == '' then
+    return
+  end
+  notify('refactoring…')
+  run(bufnr, 'wholerepo.refactor', { vim.trim(text), uri, position }, function(result)
+    notify(refactor_summary(result))
+  end)
+end
+
 function M.refactor(instruction, bufnr)
   bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
-  local function go(text)
-    if not text or vim.trim(text) == '' then
-      return
-    end
-    local uri, position = cursor_arguments(bufnr)
-    notify('refactoring…')
-    run(bufnr, 'wholerepo.refactor', { vim.trim(text), uri, position }, function(result)
-      local summary = type(result) == 'table' and (result.label or result.message) or result
-      notify(type(summary) == 'string' and summary or 'refactor done')
-    end)
-  end
+  local uri, position = cursor_arguments(bufnr)
   if instruction and instruction ~= '' then
-    go(instruction)
+    refactor_at(bufnr, instruction, uri, position)
   else
-    vim.ui.input({ prompt = 'wholerepo refactor: ' }, go)
+    vim.ui.input({ prompt = 'wholerepo refactor: ' }, function(text)
+      refactor_at(bufnr, text, uri, position)
+    end)
   end
 end
 
@@ -89,17 +102,29 @@ function M.context(bufnr)
       notify('no completion yet: the context of the last one shows here')
       return
     end
-    local text = type(result) == 'string' and result or vim.json.encode(result)
     local scratch = vim.api.nvim_create_buf(false, true)
-    vim.api.nvim_buf_set_lines(scratch, 0, -1, false, vim.split(text, '\n', { plain = true }))
-    vim.bo[scratch].filetype = type(result) == 'string' and 'markdown' or 'json'
+    vim.api.nvim_buf_set_lines(scratch, 0, -1, false, as_lines(result) or {})
+    vim.bo[scratch].filetype = 'markdown'
     vim.bo[scratch].bufhidden = 'wipe'
     vim.cmd('botright split')
     vim.api.nvim_win_set_buf(0, scratch)
   end)
 end
 
+--- The server's "Rewrite with wholerepo…" code action carries no instruction: ask for it here.
+local function code_action_refactor(command, ctx)
+  local args = command.arguments or {}
+  if type(args[1]) == 'string' and vim.trim(args[1]) ~= '' then
+    refactor_at(ctx.bufnr, args[1], args[2], args[3])
+  else
+    vim.ui.input({ prompt = 'wholerepo refactor: ' }, function(text)
+      refactor_at(ctx.bufnr, text, args[2], args[3])
+    end)
+  end
+end
+
 function M.create(opts)
+  vim.lsp.commands['wholerepo.refactor'] = code_action_refactor
   vim.api.nvim_create_user_command('WholerepoRefactor', function(args)
     M.refactor(args.args)
   end, { nargs = '*', desc = 'wholerepo: refactor the repository by an instruction' })
