@@ -2,26 +2,15 @@
  * End to end, explanations: hover and the `wholerepo.explain` command of the real server.
  */
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ExecuteCommandRequest, HoverRequest, type MarkupContent } from "vscode-languageserver-protocol/node";
-import { type Session, startSession, until } from "./harness";
+import { sessionPerFile, until } from "./harness";
 
-let session: Session;
-let server: Session["server"];
-let stub: Session["stub"];
-
-before(async () => {
-  session = await startSession();
-  ({ server, stub } = session);
-  await until(() => server.ready(), "engine and index ready");
-});
-
-after(async () => {
-  await session?.close();
-});
+const session = sessionPerFile();
 
 test("hover explains a symbol defined in another file", async () => {
+  const { server } = session();
   const uri = await server.open("rooms.py");
   const hover = await server.connection.sendRequest(HoverRequest.type, {
     textDocument: { uri },
@@ -35,6 +24,7 @@ test("hover explains a symbol defined in another file", async () => {
 });
 
 test("executeCommand wholerepo.explain answers with the model's account, citations checked", async () => {
+  const { server, stub } = session();
   const narrative = "`rectangle_area` (geometry.py:4) multiplies width by height; rooms.py:1 imports it.";
   stub.script({ path: "/v1/chat/completions", content: narrative });
   const result = (await server.connection.sendRequest(ExecuteCommandRequest.type, {

@@ -5,6 +5,7 @@
  */
 
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { after, before } from "node:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -280,3 +281,20 @@ export async function startSession(): Promise<Session> {
 }
 
 export const MODEL = "qwen2.5-coder-7b";
+
+/** Registers before/after hooks for one session per test file, ready to use (engine and index ready). */
+export function sessionPerFile(): () => Session {
+  let session: Session | undefined;
+  before(async () => {
+    session = await startSession();
+    const server = session.server;
+    await until(() => server.ready(), "engine and index ready");
+  });
+  after(async () => {
+    await session?.close();
+  });
+  return () => {
+    if (!session) throw new Error("the session did not start");
+    return session;
+  };
+}

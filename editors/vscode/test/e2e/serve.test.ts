@@ -3,7 +3,7 @@
  * vscode-languageserver-protocol (VS Code's own protocol stack), with the scripted model stub.
  */
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   CancellationTokenSource,
@@ -13,21 +13,9 @@ import {
   LSPErrorCodes,
   ResponseError,
 } from "vscode-languageserver-protocol/node";
-import { applyEdits, MODEL, type Session, startSession, until } from "./harness";
+import { applyEdits, MODEL, sessionPerFile, until } from "./harness";
 
-let session: Session;
-let server: Session["server"];
-let stub: Session["stub"];
-
-before(async () => {
-  session = await startSession();
-  ({ server, stub } = session);
-  await until(() => server.ready(), "engine and index ready");
-});
-
-after(async () => {
-  await session?.close();
-});
+const session = sessionPerFile();
 
 function items(result: InlineCompletionList | InlineCompletionItem[] | null): InlineCompletionItem[] {
   if (!result) return [];
@@ -35,6 +23,7 @@ function items(result: InlineCompletionList | InlineCompletionItem[] | null): In
 }
 
 test("the server advertises inline completion, hover and its commands", () => {
+  const { server } = session();
   const capabilities = server.initializeResult.capabilities;
   assert.ok(capabilities.inlineCompletionProvider, JSON.stringify(capabilities));
   assert.ok(capabilities.hoverProvider);
@@ -45,6 +34,7 @@ test("the server advertises inline completion, hover and its commands", () => {
 });
 
 test("indexing reports $/progress from begin to end on a token the server created", async () => {
+  const { server } = session();
   await until(() => server.progress.some((p) => p.kind === "end"), "indexing progress to end");
   const token = server.progress.find((p) => p.kind === "begin")?.token;
   assert.notEqual(token, undefined, JSON.stringify(server.progress));
@@ -55,6 +45,7 @@ test("indexing reports $/progress from begin to end on a token the server create
 });
 
 test("the server reports engine and index state through wholerepo/status", () => {
+  const { server } = session();
   const last = server.status.at(-1) as { engine: Record<string, unknown>; index: Record<string, unknown> };
   assert.equal(last.engine.backend, "openai");
   assert.equal(last.engine.model, MODEL);
@@ -62,6 +53,7 @@ test("the server reports engine and index state through wholerepo/status", () =>
 });
 
 test("inline completion: the model's continuation replaces the typed word", async () => {
+  const { server, stub } = session();
   const original = server.read("rooms.py");
   const typed = original.replace("        total += \n", "        total += rect\n");
   const uri = await server.open("rooms.py", typed);
@@ -86,6 +78,7 @@ test("inline completion: the model's continuation replaces the typed word", asyn
 });
 
 test("cancelling an inline completion cancels the request and the model stream", async () => {
+  const { server, stub } = session();
   const uri = await server.open("rooms.py");
   stub.script({ path: "/v1/completions", text: "0.0", pause: 30 });
   const before = stub.requests.length;
