@@ -90,7 +90,7 @@ class EngineServer:
                 Route("/health", self.health, methods=["GET"]),
                 Route("/metrics", self.metrics, methods=["GET"]),
             ],
-            exception_handlers={WireError: _wire_error, 404: _not_found, 405: _not_allowed},
+            exception_handlers={WireError: _wire_error, 404: _not_found, 405: _not_allowed, Exception: _internal},
         )
 
     # --- routes ---------------------------------------------------------------------------------------------------
@@ -263,6 +263,12 @@ async def _wire_error(request: Request, error: Exception) -> Response:
 async def _not_found(request: Request, error: Exception) -> Response:
     paths = "GET /v1/models, POST /v1/completions, POST /v1/chat/completions"
     return await _wire_error(request, WireError(404, f"no route {request.url.path}; this server has {paths}"))
+
+
+async def _internal(request: Request, error: Exception) -> Response:
+    """A bug, not bad input: still OpenAI's error object, so clients show a message rather than choke on HTML."""
+    message = f"the local engine failed: {type(error).__name__}: {error}"
+    return await _wire_error(request, WireError(500, message, type="server_error"))
 
 
 async def _not_allowed(request: Request, error: Exception) -> Response:

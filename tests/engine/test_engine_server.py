@@ -290,3 +290,14 @@ async def test_a_taken_port_is_a_clear_error():
         port = taken.getsockname()[1]
         with pytest.raises(EngineServeError, match=f"cannot listen on 127.0.0.1:{port}"):
             bind("127.0.0.1", port)
+
+
+async def test_a_failing_engine_answers_500_in_openai_form():
+    backend = tiny_backend()
+    await backend.aclose()  # every request now fails inside the engine
+    with start_in_thread(backend, model_name=MODEL) as closed:
+        async with httpx.AsyncClient(base_url=closed.url, timeout=GENEROUS) as client:
+            response = await client.post("/completions", json={"prompt": PREFIX, "stream": True})
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert error["type"] == "server_error" and "closed" in error["message"]
