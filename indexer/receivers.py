@@ -13,14 +13,36 @@ The answer is a (possibly dotted) name as written in the file, to be resolved th
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 
-from tree_sitter import Node
+from tree_sitter import Node, Tree
 
 from .extract import Extractor
 from .names import split_top_level
 
 _NAME = re.compile(r"[A-Za-z_][\w.]*")
 _FUNCTIONS = frozenset({"function_definition"})
+_TREE_CACHE_SIZE = 16
+_trees: OrderedDict[tuple[str, bytes], Tree] = OrderedDict()
+_trees_lock = threading.Lock()
+
+
+def _parse(extractor: Extractor, source: bytes) -> Tree:
+    """The tree of ``source``, reusing a recent parse of the same text: finding references asks
+    about many receivers of one file in a row, and a parse costs far more than the lookup."""
+    key = (extractor.spec.name, source)
+    with _trees_lock:
+        tree = _trees.get(key)
+        if tree is not None:
+            _trees.move_to_end(key)
+            return tree
+    tree = extractor.parse(source)
+    with _trees_lock:
+        _trees[key] = tree
+        while len(_trees) > _TREE_CACHE_SIZE:
+            _trees.popitem(last=False)
+    return tree
 
 
 def receiver_class(extractor: Extractor, source: bytes, line: int, receiver: str) -> str | None:
@@ -28,7 +50,7 @@ def receiver_class(extractor: Extractor, source: bytes, line: int, receiver: str
     if extractor.spec.name != "python":
         return None
     row = line - 1
-    root = extractor.parse(source).root_node
+    root = _parse(extractor, source).root_node
     function = _innermost(root, row, _FUNCTIONS, source)
     if function is None or root.has_error:
         # the half-typed cursor line (`x = a.b(`) can break the function's syntax: infer from the

@@ -1,0 +1,130 @@
+"""Go to definition and find references over a real index of the fixture shop (tests/fixtures/diagnose)."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from agent import Position, Range, Workspace, WorkspaceSettings
+from agent.navigate import Location, definition_at, references_at, token_at
+from engine import OpenAIBackend, OpenAISettings
+from tests.engine.openai_stub_server import DEFAULT_MODEL, StubServer
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "diagnose"
+
+
+def open_fixture(tmp_path: Path, name: str) -> Workspace:
+    """A built workspace over a copy of a fixture repo (so tests may edit files and buffers)."""
+    root = tmp_path / name
+    shutil.copytree(FIXTURES / name, root)
+    ws = Workspace(root, WorkspaceSettings(index_dir=tmp_path / f"index-{name}", jobs=1))
+    ws.build_index()
+    return ws
+
+
+def at(ws: Workspace, path: str, line: int, needle: str, nth: int = 0) -> Position:
+    """The position of the nth ``needle`` on a 0-based line."""
+    text = ws.index.source_text(path).split("\n")[line]
+    column = -1
+    for _ in range(nth + 1):
+        column = text.index(needle, column + 1)
+    return Position(line, column)
+
+
+def loc(path: str, line: int, start: int, end: int) -> Location:
+    return Location(path, Range.of(line, start, line, end))
+
+
+@contextlib.asynccontextmanager
+async def scripted_model() -> AsyncIterator[tuple[StubServer, OpenAIBackend]]:
+    """A real OpenAI-compatible HTTP server on 127.0.0.1 that replays scripted replies, and a backend on it."""
+    async with StubServer() as server:
+        backend = OpenAIBackend(
+            OpenAISettings(base_url=server.url, model=DEFAULT_MODEL, tokenizer="estimate", context_window=8192)
+        )
+        try:
+            yield server, backend
+        finally:
+            await backend.aclose()
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Iterator[Workspace]:
+    ws = open_fixture(tmp_path, "shop")
+    yield ws
+    ws.close()
+
+
+MAIN, PRICING, MODELS = "app/main.py", "pkg/pricing.py", "pkg/models.py"
+TOTAL_DEF = loc(PRICING, 6, 4, 9)
+CART_DEF = loc(MODELS, 12, 6, 10)
+
+
+def test_token_at_reads_the_dotted_chain() -> None:
+    token = token_at("    x = self.client.send(req)", 0, 22)
+    assert (token.name, token.chain, token.start, token.end) == ("send", "self.client.send", 20, 24)
+    assert token_at("    return None", 0, 6) is None  # a keyword is no symbol
+    assert token_at("", 0, 0) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "needle", "expected"),
+    [
+        (15, "total", [TOTAL_DEF]),  # a name imported through the package's re-export
+        (12, "Cart", [CART_DEF]),  # a class, through `from .models import Cart` in pkg/__init__
+        (13, "add", [loc(MODELS, 19, 8, 11)]),  # a method, through `cart = Cart(owner)`
+        (15, "report", [loc(PRICING, 11, 4, 10)]),  # `p.report`, p an aliased submodule
+        (6, "pricing", [loc(PRICING, 0, 0, 0)]),  # the imported submodule itself
+        (6, "pkg", [loc("pkg/__init__.py", 0, 0, 0)]),  # the module spelled in `from pkg import`
+        (19, "checkout", [loc(MAIN, 11, 4, 12)]),  # a definition of the same file
+        (11, "checkout", [loc(MAIN, 11, 4, 12)]),  # on a definition's own name
+    ],
+)
+def test_definition_at(shop: Workspace, line: int, needle: str, expected: list[Location]) -> None:
+    assert definition_at(shop, MAIN, at(shop, MAIN, line, needle)) == expected
+
+
+def test_definition_at_nothing(shop: Workspace) -> None:
+    assert definition_at(shop, MAIN, Position(0, 0)) == []  # inside the docstring's quotes
+    assert definition_at(shop, MAIN, at(shop, MAIN, 1, "json")) == []  # the standard library: not ours
+
+
+def test_definition_follows_the_unsaved_buffer(shop: Workspace) -> None:
+    text = shop.index.source_text(MAIN).replace(
+        "from pkg import Cart, Item, total", "from pkg.models import Cart, Item\nfrom pkg.pricing import total"
+    )
+    shop.index.update(MAIN, text)
+    assert definition_at(shop, MAIN, at(shop, MAIN, 16, "total")) == [TOTAL_DEF]
+
+
+def test_references_of_a_function(shop: Workspace) -> None:
+    expected = [
+        loc(MAIN, 5, 28, 33),  # the import
+        loc(MAIN, 15, 32, 37),  # the call in checkout
+        TOTAL_DEF,
+        loc(PRICING, 12, 14, 19),  # inside an f-string of report
+    ]
+    assert references_at(shop, PRICING, at(shop, PRICING, 6, "total")) == expected
+    assert references_at(shop, MAIN, at(shop, MAIN, 15, "total")) == expected  # from any reference
+    assert references_at(shop, PRICING, at(shop, PRICING, 6, "total"), include_declaration=False) == [
+        e for e in expected if e != TOTAL_DEF
+    ]
+
+
+def test_references_of_a_method_through_inferred_receivers(shop: Workspace) -> None:
+    assert references_at(shop, MODELS, at(shop, MODELS, 19, "add")) == [
+        loc(MAIN, 13, 9, 12),
+        loc(MAIN, 14, 9, 12),
+        loc(MODELS, 19, 8, 11),
+    ]
+
+
+def test_references_skip_a_same_named_symbol_of_another_scope(shop: Workspace) -> None:
+    """A local `total` in another file is not a reference to pkg.pricing.total."""
+    (shop.root / "app/other.py").write_text("def f(total):\n    return total + 1\n", encoding="utf-8")
+    shop.build_index()
+    assert loc("app/other.py", 1, 11, 16) not in references_at(shop, PRICING, at(shop, PRICING, 6, "total"))
