@@ -52,7 +52,7 @@ def receiver_class(extractor: Extractor, source: bytes, line: int, receiver: str
     row = line - 1
     root = _parse(extractor, source).root_node
     function = _innermost(root, row, _FUNCTIONS, source)
-    if function is None or root.has_error:
+    if root.has_error:  # without an error, neutralising a line cannot put a function around it
         # the half-typed cursor line (`x = a.b(`) can break the function's syntax: infer from the
         # file with that line neutralised, since what the receiver is comes from lines above it
         source = _neutralise_line(source, row)

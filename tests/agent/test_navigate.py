@@ -128,3 +128,17 @@ def test_references_skip_a_same_named_symbol_of_another_scope(shop: Workspace) -
     (shop.root / "app/other.py").write_text("def f(total):\n    return total + 1\n", encoding="utf-8")
     shop.build_index()
     assert loc("app/other.py", 1, 11, 16) not in references_at(shop, PRICING, at(shop, PRICING, 6, "total"))
+
+
+def test_typescript_definition_and_references(tmp_path: Path) -> None:
+    ws = open_fixture(tmp_path, "web")
+    try:
+        slug_def = loc("src/util.ts", 0, 16, 20)
+        assert definition_at(ws, "src/main.ts", at(ws, "src/main.ts", 4, "slug")) == [slug_def]
+        assert references_at(ws, "src/util.ts", slug_def.range.start) == [
+            loc("src/main.ts", 2, 9, 13),
+            loc("src/main.ts", 4, 21, 25),
+            slug_def,
+        ]
+    finally:
+        ws.close()
