@@ -8,15 +8,28 @@ from indexer import BuildStats
 
 from .complete import Completer, Completion, CompletionSettings
 from .context import STRATEGIES, Cursor, Pack, PackItem, PackRequest, UnknownStrategy
+from .diagnose import Finding, diagnose, review
 from .edits import FileChange, Position, Range, TextEdit, WorkspaceChange, apply_edits
 from .engines import EngineSettings, backend_from_settings
 from .evaluation import Case, Report, evaluate, load_cases
+from .explain import (
+    CodeLensInfo,
+    FileExplanation,
+    SymbolExplanation,
+    code_lenses,
+    explain_file,
+    explain_symbol,
+    hover_markdown,
+    narrate,
+)
+from .navigate import Location, definition_at, references_at
 from .workspace import FileDependencies, Workspace, WorkspaceSettings
 
 __all__ = [
     "STRATEGIES",
     "BuildStats",
     "Case",
+    "CodeLensInfo",
     "Completer",
     "Completion",
     "CompletionSettings",
@@ -24,12 +37,16 @@ __all__ = [
     "EngineSettings",
     "FileChange",
     "FileDependencies",
+    "FileExplanation",
+    "Finding",
+    "Location",
     "Pack",
     "PackItem",
     "PackRequest",
     "Position",
     "Range",
     "Report",
+    "SymbolExplanation",
     "TextEdit",
     "Tokenizer",
     "TokenizerError",
@@ -39,7 +56,16 @@ __all__ = [
     "WorkspaceSettings",
     "apply_edits",
     "backend_from_settings",
+    "code_lenses",
+    "definition_at",
+    "diagnose",
     "evaluate",
+    "explain_file",
+    "explain_symbol",
+    "hover_markdown",
     "load_cases",
     "load_tokenizer",
+    "narrate",
+    "references_at",
+    "review",
 ]
