@@ -1,7 +1,7 @@
 // Drives code-server in headless chromium: opens a file, types, waits for the extension's ghost text,
 // hovers a symbol, and saves a screenshot with both visible. Exit status 0 only if both were seen.
 // Usage: node drive.js --url URL --chromium PATH --screenshot PNG --file F --line N --type TEXT
-//        --hover-line N --hover-word WORD        (playwright-core is found through NODE_PATH)
+//        --hover-word WORD --accepted TEXT       (playwright-core is found through NODE_PATH)
 "use strict";
 const fs = require("node:fs");
 const { chromium } = require("playwright-core");
@@ -12,7 +12,7 @@ function options(argv) {
     if (!argv[i].startsWith("--") || argv[i + 1] === undefined) throw new Error(`bad argument ${argv[i]}`);
     parsed[argv[i].slice(2)] = argv[i + 1];
   }
-  for (const key of ["url", "chromium", "screenshot", "file", "line", "type", "hover-line", "hover-word"]) {
+  for (const key of ["url", "chromium", "screenshot", "file", "line", "type", "hover-word", "accepted"]) {
     if (!parsed[key]) throw new Error(`missing --${key}`);
   }
   return parsed;
@@ -80,13 +80,29 @@ async function main() {
     summary.hover = hover ? ((await hover.textContent()) || "").trim() : "";
     console.log(`[drive] hover: ${JSON.stringify(summary.hover.slice(0, 300))}`);
     summary.ghostStillVisible = (await visibleText(page, GHOST)).length > 0;
-  } finally {
     await page.screenshot({ path: opt.screenshot });
+    // Tab accepts the suggestion: the line's own text (ghost decorations left out) holds the whole call.
+    await page.keyboard.press("Tab");
+    // Runs in the page: the first line whose own text (ghost decorations left out) contains `word`.
+    const lineWith = ([ghostSelector, word]) => {
+      for (const line of document.querySelectorAll(".view-lines .view-line")) {
+        const copy = line.cloneNode(true);
+        copy.querySelectorAll(ghostSelector).forEach((ghost) => ghost.remove());
+        const text = (copy.textContent || "").replace(/\u00a0/g, " ");
+        if (text.includes(word)) return text;
+      }
+      return "";
+    };
+    await page.waitForFunction(lineWith, [GHOST, opt.accepted], { timeout: 10_000 }).catch(() => null);
+    summary.acceptedLine = await page.evaluate(lineWith, [GHOST, opt.accepted]);
+    console.log(`[drive] after Tab: ${JSON.stringify(summary.acceptedLine)}`);
+  } finally {
+    if (!summary.acceptedLine) await page.screenshot({ path: opt.screenshot });
     fs.writeFileSync(opt.screenshot.replace(/\.png$/, ".json"), JSON.stringify(summary, null, 2) + "\n");
     console.log(`[drive] screenshot: ${opt.screenshot}`);
     await browser.close();
   }
-  process.exit(summary.ghost && summary.hover ? 0 : 1);
+  process.exit(summary.ghost && summary.hover && summary.acceptedLine ? 0 : 1);
 }
 
 main().catch((error) => {

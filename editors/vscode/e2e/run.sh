@@ -83,7 +83,8 @@ mkdir -p "$(dirname "$SHOT")"
 echo "[e2e] driving the editor"
 NODE_PATH="$PLAYWRIGHT_NODE_PATH" node "$HERE/drive.js" \
     --url "http://127.0.0.1:$PORT/?folder=$WORK/workspace" --chromium "$CHROMIUM" --screenshot "$SHOT" \
-    --file rooms.py --line 8 --type "rect" --hover-line 1 --hover-word rectangle_area
+    --file rooms.py --line 8 --type "rect" --hover-word rectangle_area \
+    --accepted "total += rectangle_area(width, height)"
 status=$?
 grep -c '"request"' "$WORK/stub.out" | xargs echo "[e2e] model requests seen by the stub:"
 exit $status
