@@ -38,7 +38,7 @@ NARRATIVE_MAX_TOKENS = 700
 LENS_KINDS = frozenset({"function", "method", "class", "interface", "struct", "trait", "enum", "type"})
 CALLABLE_KINDS = frozenset({"function", "method"})
 _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
-_CITATION = re.compile(r"(?P<path>[\w./@+-]+\.[A-Za-z]\w*):(?P<line>\d+)(?:-\d+)?")
+_CITATION = re.compile(r"(?<![\w./@+-])(?P<path>[\w./@+-]+\.[A-Za-z]\w*):(?P<line>\d+)(?:-\d+)?")
 _LANGUAGES = {".py": "python", ".pyi": "python", ".ts": "typescript", ".tsx": "tsx", ".js": "javascript",
               ".jsx": "jsx", ".go": "go", ".rs": "rust", ".java": "java", ".c": "c", ".h": "c", ".cpp": "cpp"}
 
@@ -365,6 +365,8 @@ def _language(path: str) -> str:
 def code_lenses(ws: Workspace, path: str) -> list[CodeLensInfo]:
     """"N references in M files" above each function, method and class; "imported by K files" atop."""
     rel = ws.relative(path)
+    if not ws.is_indexed(rel):
+        return []  # a file of a language we do not index has nothing to count
     explainer = _Explainer(ws)
     importers = tuple(
         sorted(
@@ -463,13 +465,14 @@ def validate_citations(text: str, places: dict[str, set[int]]) -> str:
     """The text with every ``path:line`` the summary does not contain removed."""
 
     def keep(match: re.Match) -> str:
-        return match.group(0) if int(match.group("line")) in places.get(match.group("path"), ()) else ""
+        path = match.group("path").removeprefix("./")
+        return match.group(0) if int(match.group("line")) in places.get(path, ()) else ""
 
     cleaned = _CITATION.sub(keep, text)
     cleaned = re.sub(r"\(\s*(?:,\s*)*\)", "", cleaned)  # citations left empty in brackets
     cleaned = re.sub(r"\(\s*,\s*", "(", cleaned)
     cleaned = re.sub(r"\s*,\s*\)", ")", cleaned)
-    return re.sub(r"[ \t]{2,}", " ", re.sub(r"[ \t]+([.,;:])", r"\1", cleaned)).strip()
+    return re.sub(r"[ \t]{2,}", " ", re.sub(r"[ \t]+([.,;:])(?=\s|$)", r"\1", cleaned)).strip()
 
 
 async def narrate(ws: Workspace, explanation: SymbolExplanation | FileExplanation, backend: Backend) -> str:

@@ -132,6 +132,8 @@ def test_code_lenses(shop: Workspace) -> None:
         (15, "0 references in 0 files"),  # __init__ is called through Cart(...), not by name
         (19, "2 references in 1 file"),  # add
     ]
+    (shop.root / "notes.md").write_text("# not indexed\n", encoding="utf-8")
+    assert code_lenses(shop, "notes.md") == []
 
 
 def test_citations_outside_the_summary_are_dropped(shop: Workspace) -> None:
@@ -139,10 +141,10 @@ def test_citations_outside_the_summary_are_dropped(shop: Workspace) -> None:
     places = known_places(explanation)
     text = (
         "total (pkg/pricing.py:7) sums prices; checkout calls it at app/main.py:16 "
-        "and so does nowhere.py:3 (pkg/pricing.py:99)."
+        "and so does nowhere.py:3 (pkg/pricing.py:99), see ./app/main.py:20."
     )
     assert validate_citations(text, places) == (
-        "total (pkg/pricing.py:7) sums prices; checkout calls it at app/main.py:16 and so does."
+        "total (pkg/pricing.py:7) sums prices; checkout calls it at app/main.py:16 and so does, see ./app/main.py:20."
     )
 
 
