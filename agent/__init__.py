@@ -3,10 +3,10 @@
 Others use only what is named here.
 """
 
-from engine import Tokenizer, TokenizerError, load_tokenizer
+from engine import BackendError, Tokenizer, TokenizerError, load_tokenizer
 from indexer import BuildStats
 
-from .complete import Completer, Completion, CompletionSettings
+from .complete import Completer, Completion, CompletionSettings, symbols_at
 from .context import STRATEGIES, Cursor, Pack, PackItem, PackRequest, UnknownStrategy
 from .diagnose import Finding, diagnose, review
 from .edits import FileChange, Position, Range, TextEdit, WorkspaceChange, apply_edits
@@ -27,6 +27,7 @@ from .workspace import FileDependencies, Workspace, WorkspaceSettings
 
 __all__ = [
     "STRATEGIES",
+    "BackendError",
     "BuildStats",
     "Case",
     "CodeLensInfo",
@@ -68,4 +69,5 @@ __all__ = [
     "narrate",
     "references_at",
     "review",
+    "symbols_at",
 ]

@@ -96,8 +96,7 @@ class Completer:
         return completion
 
     def symbols(self, path: str, position: Position, buffer_text: str) -> list[SymbolItem]:
-        """Index-based items for the plain completion list: members after a dot, importable names."""
-        return symbol_items(self.ws.index, path, buffer_text, position.line, position.column)
+        return symbols_at(self.ws, path, position, buffer_text)
 
     def forget(self, path: str) -> None:
         self.cache.forget(path)
@@ -151,6 +150,12 @@ class Completer:
         return "".join(pieces)
 
 
+def symbols_at(ws: Workspace, path: str, position: Position, buffer_text: str) -> list[SymbolItem]:
+    """Index-based items for the plain completion list, no model needed: members after a dot,
+    importable names matching the word being typed."""
+    return symbol_items(ws.index, path, buffer_text, position.line, position.column)
+
+
 def split_fim(prompt: str, template: ModelTemplate) -> tuple[str, str]:
     """A rendered FIM prompt back into (prefix, suffix): the backend wraps them in its own markers.
 
@@ -194,4 +199,4 @@ def _completion(cursor: _Cursor, suggestion: str, pack: Pack | None, multiline: 
     )
 
 
-__all__ = ["Completer", "Completion", "CompletionSettings", "split_fim"]
+__all__ = ["Completer", "Completion", "CompletionSettings", "split_fim", "symbols_at"]

@@ -79,6 +79,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--root", type=Path, help="index this folder instead of the standard library")
     demo.set_defaults(run=_cmd_demo)
 
+    serve = commands.add_parser("serve", help="run the language server (editors start this)")
+    transport = serve.add_mutually_exclusive_group()
+    transport.add_argument("--stdio", action="store_true", help="speak LSP over stdin/stdout (the default)")
+    transport.add_argument("--tcp", metavar="[HOST:]PORT", help="listen on TCP instead (host: 127.0.0.1 unless named)")
+    serve.add_argument("--log-file", type=Path, help="write the server's log here (stderr stays quiet)")
+    serve.set_defaults(run=_cmd_serve)
+
     add_engine_command(commands)
     return parser
 
@@ -288,6 +295,14 @@ def _cmd_eval_context(args: argparse.Namespace) -> int:
             print(f"{strategy:<10} {budget:>7} {row['recall']:>6.3f}{cells}")
     print(f"wrote {args.out}")
     return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from .server import serve
+
+    if args.tcp is not None and not args.tcp.rpartition(":")[2].isdigit():
+        raise UsageError(f"--tcp must be [HOST:]PORT, not {args.tcp!r}")
+    return serve(args.tcp, args.log_file)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

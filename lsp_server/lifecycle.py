@@ -1,0 +1,151 @@
+"""Start and stop: settings from initialize and workspace/configuration, the workspace's index built in
+the background with `$/progress`, the model loaded in the background, status notifications."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+
+from lsprotocol import types as t
+from pygls.uris import to_fs_path
+
+from agent import BackendError, Completer, Workspace, WorkspaceSettings, backend_from_settings
+
+from .settings import parse_settings
+
+CONFIG_SECTION = "wholerepo"
+PROGRESS_INTERVAL_S = 0.2
+
+
+def register(server) -> None:
+    @server.feature(t.INITIALIZE)
+    def initialize(ls, params: t.InitializeParams) -> None:
+        ls.init_options = params.initialization_options
+        ls.settings = parse_settings(ls.init_options)
+        ls.root = _root(params)
+
+    @server.feature(t.INITIALIZED)
+    async def initialized(ls, params: t.InitializedParams) -> None:
+        ls.index_ready = asyncio.Event()
+        await _load_configuration(ls)
+        if ls.root is None:
+            ls.index_status = {"state": "no workspace folder"}
+            ls.report("no workspace folder: open a folder to index", t.MessageType.Warning)
+        else:
+            index_dir = Path(ls.settings.index_dir) if ls.settings.index_dir else None
+            ls.ws = Workspace(ls.root, WorkspaceSettings(index_dir=index_dir))
+            ls.spawn(build_index(ls))
+        ls.spawn(start_engine(ls))
+
+    @server.feature(t.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(ls, params: t.DidChangeConfigurationParams) -> None:
+        old_engine = ls.settings.engine
+        await _load_configuration(ls, params.settings)
+        if ls.settings.engine != old_engine:
+            ls.spawn(start_engine(ls))
+
+    @server.feature(t.SHUTDOWN)
+    async def shutdown(ls, params: None) -> None:
+        for task in list(ls.background) + list(ls.inflight.values()):
+            task.cancel()
+        if ls.backend is not None:
+            await ls.backend.aclose()
+        if getattr(ls, "watcher", None) is not None:
+            ls.watcher.stop()
+        if ls.ws is not None:
+            ls.ws.close()
+
+
+def _root(params: t.InitializeParams) -> Path | None:
+    uri = params.workspace_folders[0].uri if params.workspace_folders else params.root_uri
+    path = to_fs_path(uri) if uri else params.root_path
+    return Path(path) if path else None
+
+
+async def _load_configuration(ls, pushed: object = None) -> None:
+    """Init options, then the client's `wholerepo` section (asked when the client can answer)."""
+    section = pushed.get(CONFIG_SECTION) if isinstance(pushed, dict) else None
+    capabilities = ls.client_capabilities.workspace
+    if section is None and capabilities is not None and capabilities.configuration:
+        try:
+            answer = await asyncio.wait_for(
+                ls.workspace_configuration_async(t.ConfigurationParams([t.ConfigurationItem(section=CONFIG_SECTION)])),
+                timeout=5,
+            )
+            section = answer[0] if answer else None
+        except Exception as error:  # noqa: BLE001 - a client that cannot answer keeps the init options
+            ls.report(f"workspace/configuration unanswered ({error}); using initializationOptions")
+    ls.settings = parse_settings(ls.init_options, section if isinstance(section, dict) else None)
+    for problem in ls.settings.problems:
+        ls.report(problem, t.MessageType.Warning)
+
+
+async def build_index(ls) -> None:
+    """Index the workspace in a worker thread (whose own workers are processes), reporting progress."""
+    token = str(uuid.uuid4())
+    progress = await _begin_progress(ls, token, "wholerepo: indexing")
+    loop = asyncio.get_running_loop()
+    last = [0.0]
+
+    def report(done: int, total: int) -> None:  # called on the indexing thread
+        now = time.monotonic()
+        if progress and (now - last[0] >= PROGRESS_INTERVAL_S or done == total):
+            last[0] = now
+            percentage = int(100 * done / total) if total else 100
+            message = f"{done}/{total} files"
+            loop.call_soon_threadsafe(
+                ls.work_done_progress.report, token, t.WorkDoneProgressReport(message=message, percentage=percentage)
+            )
+
+    ls.index_status = {"state": "indexing"}
+    ls.send_status()
+    try:
+        stats = await asyncio.to_thread(ls.ws.build_index, report)
+    except Exception as error:
+        ls.index_status = {"state": "failed", "message": str(error)}
+        ls.report(f"indexing failed: {error}", t.MessageType.Error)
+        ls.send_status()
+        return
+    finally:
+        if progress:
+            ls.work_done_progress.end(token, t.WorkDoneProgressEnd(message="done"))
+    ls.index_status = {"state": "ready", "files": stats.files, "seconds": round(stats.seconds, 2)}
+    ls.report(f"indexed {stats.files} files in {stats.seconds:.1f}s")
+    ls.watcher = ls.ws.index.watch()
+    ls.index_ready.set()
+    ls.send_status()
+
+
+async def _begin_progress(ls, token: str, title: str) -> bool:
+    window = ls.client_capabilities.window
+    if window is None or not window.work_done_progress:
+        return False
+    await ls.work_done_progress.create_async(token)
+    ls.work_done_progress.begin(token, t.WorkDoneProgressBegin(title=title, percentage=0, cancellable=False))
+    return True
+
+
+async def start_engine(ls) -> None:
+    """Build the backend off the loop (the local one loads torch and weights)."""
+    engine = ls.settings.engine
+    ls.engine_status = {"state": "loading", "backend": engine.backend}
+    ls.send_status()
+    if ls.backend is not None:
+        old, ls.backend, ls.completer = ls.backend, None, None
+        await old.aclose()
+    try:
+        backend = await asyncio.to_thread(backend_from_settings, engine)
+    except BackendError as error:
+        ls.engine_status = {"state": "unavailable", "backend": engine.backend, "message": str(error)}
+        ls.report(f"no model for completions: {error}", t.MessageType.Warning)
+        ls.send_status()
+        return
+    ls.backend = backend
+    if ls.ws is not None:
+        ls.completer = Completer(ls.ws, backend, ls.settings.completion)
+    info = backend.info
+    ls.engine_status = {"state": "ready", "backend": info.backend, "model": info.model, "notes": list(info.notes)}
+    ls.report(f"model ready: {info.backend} {info.model}" + "".join(f" ({note})" for note in info.notes))
+    ls.send_status()

@@ -1,0 +1,140 @@
+"""The language server: state shared by the handlers, and the entry point `wholerepo serve`.
+
+Handlers live in one module per concern (documents, indexing, completion, navigation, diagnostics,
+refactoring, commands); each registers itself on the server in `register(server)` and stays a few
+lines that call agent/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from lsprotocol import types as t
+from pygls.lsp.server import LanguageServer
+from pygls.uris import from_fs_path, to_fs_path
+
+from agent import Completer, Workspace
+
+from .debounce import TypingRhythm
+from .positions import position_to_agent
+from .settings import ServerSettings
+
+VERSION = "0.1.0"
+STATUS = "wholerepo/status"
+log = logging.getLogger("wholerepo")
+
+
+class WholerepoServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("wholerepo", VERSION, text_document_sync_kind=t.TextDocumentSyncKind.Incremental)
+        self.settings = ServerSettings()
+        self.init_options: object = None
+        self.root: Path | None = None
+        self.watcher = None
+        self.ws: Workspace | None = None
+        self.backend = None
+        self.completer: Completer | None = None
+        self.engine_status: dict[str, object] = {"state": "starting"}
+        self.index_status: dict[str, object] = {"state": "waiting"}
+        self.index_ready: asyncio.Event | None = None
+        self.inflight: dict[str, asyncio.Task] = {}  # the running completion per document
+        self.rhythms: dict[str, TypingRhythm] = {}
+        self.counters = {"completions": 0, "superseded": 0, "model_ms_total": 0.0}
+        self.background: set[asyncio.Task] = set()
+
+    # -- paths and text ---------------------------------------------------------------------------
+
+    @property
+    def encoding(self) -> str:
+        return self.workspace.position_encoding or t.PositionEncodingKind.Utf16
+
+    def rel(self, uri: str) -> str:
+        """The workspace-relative path of a document URI (ValueError outside the workspace)."""
+        if self.ws is None:
+            raise ValueError("no workspace folder is open")
+        path = to_fs_path(uri)
+        if path is None:
+            raise ValueError(f"not a file: {uri}")
+        return self.ws.relative(path)
+
+    def uri(self, rel: str) -> str:
+        assert self.ws is not None
+        return from_fs_path(str(self.ws.root / rel)) or (self.ws.root / rel).as_uri()
+
+    def lines(self, rel: str) -> list[str]:
+        """A file's lines as the editor sees them: the open buffer, else the indexed text."""
+        uri = self.uri(rel)
+        document = self.workspace.text_documents.get(uri)
+        if document is not None:
+            return document.source.split("\n")
+        text = self.ws.index.source_text(rel) if self.ws else None
+        return (text or "").split("\n")
+
+    def at(self, document: t.TextDocumentIdentifier, position: t.Position):
+        """(relative path, agent Position) of a wire position in a document."""
+        rel = self.rel(document.uri)
+        return rel, position_to_agent(self.lines(rel), position, self.encoding)
+
+    def versions(self) -> dict[str, int]:
+        """Open documents' versions by relative path: edits are computed against these."""
+        found = {}
+        for uri, document in self.workspace.text_documents.items():
+            try:
+                found[self.rel(uri)] = document.version
+            except ValueError:
+                continue
+        return found
+
+    def rhythm(self, uri: str) -> TypingRhythm:
+        if uri not in self.rhythms:
+            self.rhythms[uri] = TypingRhythm(self.settings.debounce.min_ms, self.settings.debounce.max_ms)
+        return self.rhythms[uri]
+
+    # -- messages ---------------------------------------------------------------------------------
+
+    def report(self, message: str, kind: t.MessageType = t.MessageType.Info, *, detail: str | None = None) -> None:
+        """A line in the client's log; errors and warnings also pop up once."""
+        log.log(logging.ERROR if kind == t.MessageType.Error else logging.INFO, message)
+        self.window_log_message(t.LogMessageParams(kind, f"wholerepo: {message}" + (f"\n{detail}" if detail else "")))
+        if kind in (t.MessageType.Error, t.MessageType.Warning):
+            self.window_show_message(t.ShowMessageParams(kind, f"wholerepo: {message}"))
+
+    def send_status(self) -> None:
+        self.protocol.notify(STATUS, {"engine": self.engine_status, "index": self.index_status})
+
+    def spawn(self, coroutine) -> asyncio.Task:
+        """A background task kept alive until done; its failure becomes a message."""
+        task = asyncio.ensure_future(coroutine)
+        self.background.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task) -> None:
+        self.background.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            self.report(f"background work failed: {error}", t.MessageType.Error)
+
+
+def create_server() -> WholerepoServer:
+    from . import commands, completion, diagnostics, documents, lifecycle, navigation, refactoring
+
+    server = WholerepoServer()
+    for module in (lifecycle, documents, completion, navigation, diagnostics, refactoring, commands):
+        module.register(server)
+    return server
+
+
+def serve(tcp: str | None = None, log_file: Path | None = None) -> int:
+    """Run until the client says exit: over stdio, or TCP on HOST:PORT (loopback unless a host is named)."""
+    # stderr stays quiet: a client that never reads it would block the server once its pipe fills
+    handler = logging.FileHandler(log_file) if log_file else logging.NullHandler()
+    logging.basicConfig(handlers=[handler], level=logging.INFO, force=True)
+    server = create_server()
+    if tcp is None:
+        server.start_io()
+        return 0
+    host, _, port = tcp.rpartition(":")
+    server.start_tcp(host or "127.0.0.1", int(port))
+    return 0
