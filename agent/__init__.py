@@ -23,6 +23,16 @@ from .explain import (
     narrate,
 )
 from .navigate import Location, definition_at, references_at
+from .refactor import (
+    RefactorError,
+    RenameTarget,
+    apply_to_disk,
+    move_definition,
+    prepare_rename,
+    refactor,
+    rename,
+    unified_diff,
+)
 from .workspace import FileDependencies, Workspace, WorkspaceSettings
 
 __all__ = [
@@ -70,4 +80,12 @@ __all__ = [
     "references_at",
     "review",
     "symbols_at",
+    "RefactorError",
+    "RenameTarget",
+    "apply_to_disk",
+    "move_definition",
+    "prepare_rename",
+    "refactor",
+    "rename",
+    "unified_diff",
 ]

@@ -8,6 +8,7 @@ from .index import BuildStats, Index, IndexConfig, default_index_dir
 from .languages import all_languages, language_for_path
 from .model import Definition, Import, ImportedName
 from .store import ImportRow, Occurrence, StoredDefinition
+from .syntax import parse_source, syntax_error_count
 from .watch import Watcher
 
 __all__ = [
@@ -25,4 +26,6 @@ __all__ = [
     "all_languages",
     "default_index_dir",
     "language_for_path",
+    "parse_source",
+    "syntax_error_count",
 ]

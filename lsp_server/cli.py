@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+import agent
 from agent import BuildStats, Workspace, WorkspaceSettings
 
 from .arguments import positive_int as _positive_int
@@ -85,6 +86,18 @@ def _parser() -> argparse.ArgumentParser:
     transport.add_argument("--tcp", metavar="[HOST:]PORT", help="listen on TCP instead (host: 127.0.0.1 unless named)")
     serve.add_argument("--log-file", type=Path, help="write the server's log here (stderr stays quiet)")
     serve.set_defaults(run=_cmd_serve)
+
+    for name, target_help, run in (
+        ("rename", ("NEW_NAME", "the new name"), "_cmd_rename"),
+        ("move", ("TARGET_FILE", "the module to move the definition to, relative to ROOT"), "_cmd_move"),
+    ):
+        refactor = commands.add_parser(name, help=f"{name} the symbol at FILE:LINE:COL across the workspace")
+        _add_workspace_options(refactor)
+        refactor.add_argument("position", metavar="FILE:LINE:COL", help="1-based; FILE relative to ROOT")
+        refactor.add_argument("target", metavar=target_help[0], help=target_help[1])
+        refactor.add_argument("--apply", action="store_true", help="write the change (default: show the diff)")
+        refactor.add_argument("--json", action="store_true", help="print the edits as JSON")
+        refactor.set_defaults(run=globals()[run])
 
     add_engine_command(commands)
     return parser
@@ -294,6 +307,47 @@ def _cmd_eval_context(args: argparse.Namespace) -> int:
             cells = "".join(f" {row.get('variant', {}).get(v, 0):>8.3f}" for v in variants)
             print(f"{strategy:<10} {budget:>7} {row['recall']:>6.3f}{cells}")
     print(f"wrote {args.out}")
+    return 0
+
+
+def _cmd_rename(args: argparse.Namespace) -> int:
+    return _run_refactor(args, lambda ws, path, position: agent.rename(ws, path, position, args.target))
+
+
+def _cmd_move(args: argparse.Namespace) -> int:
+    return _run_refactor(args, lambda ws, path, position: agent.move_definition(ws, path, position, args.target))
+
+
+def _run_refactor(args: argparse.Namespace, make) -> int:
+    """Compute a refactor, print it (diff or JSON), and write it with --apply."""
+    path, line, col = _parse_position(args.position)
+    if line < 1 or col < 1:
+        raise UsageError(f"LINE and COL are 1-based, not {args.position!r}")
+    with _open(args) as workspace:
+        build_with_progress(workspace)
+        try:
+            change = make(workspace, path, agent.Position(line - 1, col - 1))
+            written = agent.apply_to_disk(workspace, change) if args.apply else []
+            diff = agent.unified_diff(workspace, change) if not args.apply else ""
+        except (agent.RefactorError, ValueError) as error:
+            raise UsageError(str(error)) from None
+    if args.json:
+        files = [
+            {
+                "path": f.path,
+                "create": f.create,
+                "edits": [
+                    {"range": [e.range.start.line, e.range.start.column, e.range.end.line, e.range.end.column],
+                     "new_text": e.new_text}
+                    for e in f.edits
+                ],
+            }
+            for f in change.files
+        ]
+        print(json.dumps({"label": change.label, "files": files, "applied": bool(written)}, indent=2))
+    else:
+        print(f"{change.label}: {change.edit_count} edit(s) in {len(change.files)} file(s)")
+        print(diff if not args.apply else "\n".join(f"wrote {path}" for path in written), end="" if diff else "\n")
     return 0
 
 
