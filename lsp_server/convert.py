@@ -25,7 +25,7 @@ def location(ls, found) -> t.Location:
 def workspace_edit(ls, change: WorkspaceChange) -> t.WorkspaceEdit:
     """One WorkspaceEdit with document versions; multi-file changes carry an annotation that asks for
     confirmation (editors show the label and let the user review each file)."""
-    annotation = CONFIRM_ANNOTATION if change.needs_confirmation else None
+    annotation = CONFIRM_ANNOTATION if change.needs_confirmation or len(change.files) > 1 else None
     documents: list = []
     for file in change.files:
         uri = ls.uri(file.path)
@@ -33,13 +33,15 @@ def workspace_edit(ls, change: WorkspaceChange) -> t.WorkspaceEdit:
         if file.create:
             documents.append(t.CreateFile(uri=uri, annotation_id=annotation))
         edits = [
-            t.AnnotatedTextEdit(range_to_wire(lines, e.range, ls.encoding), e.new_text, annotation)
+            t.AnnotatedTextEdit(
+                range=range_to_wire(lines, e.range, ls.encoding), new_text=e.new_text, annotation_id=annotation
+            )
             if annotation
             else t.TextEdit(range_to_wire(lines, e.range, ls.encoding), e.new_text)
             for e in file.edits
         ]
         version = None if file.create else file.version
-        documents.append(t.TextDocumentEdit(t.OptionalVersionedTextDocumentIdentifier(uri, version), edits))
+        documents.append(t.TextDocumentEdit(t.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version), edits))
     annotations = None
     if annotation:
         description = f"{change.edit_count} edits in {len(change.files)} files"

@@ -37,4 +37,4 @@ def guarded(empty: Any = None, *, what: str | None = None) -> Callable:
 class RequestFailed(JsonRpcException):
     """LSP's RequestFailed: the request was valid but could not be done; the message says why."""
 
-    code = -32803
+    CODE = -32803

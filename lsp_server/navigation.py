@@ -45,9 +45,9 @@ def register(server) -> None:
             t.CodeLens(
                 range_to_wire(lines, lens.range, ls.encoding),
                 t.Command(
-                    lens.title,
-                    SHOW_REFERENCES,
-                    [[CONVERTER.unstructure(location(ls, found)) for found in lens.locations]],
+                    title=lens.title,
+                    command=SHOW_REFERENCES,
+                    arguments=[[CONVERTER.unstructure(location(ls, found)) for found in lens.locations]],
                 ),
             )
             for lens in lenses

@@ -110,7 +110,8 @@ def cursor_at(ls, uri: str | None, position: dict | None):
 
 
 def move_actions(ls, uri: str, start: t.Position) -> list[t.CodeAction]:
-    """ "Move X to M" for a top-level definition under the cursor, M being files that import its module."""
+    """ "Move X to M" for a top-level definition under the cursor: M a new module named after it, and the
+    files that import its module (where it is used)."""
     if ls.ws is None:
         return []
     rel = ls.rel(uri)
@@ -118,13 +119,18 @@ def move_actions(ls, uri: str, start: t.Position) -> list[t.CodeAction]:
     if definition is None or definition.parent != -1 or definition.name_line != start.line + 1:
         return []
     position = {"line": start.line, "character": start.character}
+    folder = rel.rpartition("/")[0]
+    fresh = f"{folder}/{definition.name.lower()}.py" if folder else f"{definition.name.lower()}.py"
+    targets = ([] if (ls.ws.root / fresh).exists() else [fresh]) + ls.ws.dependents(rel)[:MOVE_TARGETS]
     return [
         t.CodeAction(
             title=f"Move '{definition.name}' to {target}",
             kind=t.CodeActionKind.RefactorMove,
-            command=t.Command(f"Move '{definition.name}' to {target}", MOVE, [uri, position, target]),
+            command=t.Command(
+                title=f"Move '{definition.name}' to {target}", command=MOVE, arguments=[uri, position, target]
+            ),
         )
-        for target in ls.ws.dependents(rel)[:MOVE_TARGETS]
+        for target in targets
     ]
 
 
@@ -133,5 +139,5 @@ def rewrite_action(uri: str, start: t.Position) -> t.CodeAction:
     return t.CodeAction(
         title="Rewrite with wholerepo…",
         kind=t.CodeActionKind.RefactorRewrite,
-        command=t.Command("Rewrite with wholerepo…", REFACTOR, ["", uri, position]),
+        command=t.Command(title="Rewrite with wholerepo…", command=REFACTOR, arguments=["", uri, position]),
     )
