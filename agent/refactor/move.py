@@ -249,15 +249,7 @@ class _Plan:
         """Remove ``self.name`` from the from-import statement starting on 1-based ``line``; put
         ``replacement_statement`` (if any) in its place or on the line after it."""
         tree = self.finder.tree(path)
-        statement = (
-            next(
-                n
-                for n in tree.root_node.named_children
-                if n.type == "import_from_statement" and n.start_point[0] + 1 == line
-            )
-            if tree is not None
-            else None
-        )
+        statement = _statement_on(tree.root_node, "import_from_statement", line - 1) if tree is not None else None
         if statement is None:
             raise RefactorError(f"cannot find the import of '{self.name}' at {path}:{line}")
         names = statement.children_by_field_name("name")
@@ -286,6 +278,19 @@ class _Plan:
 
     def _edit(self, path: str, where: Range, text: str) -> None:
         self.edits.setdefault(path, []).append(TextEdit(where, text))
+
+
+def _statement_on(root: Node, kind: str, row: int) -> Node | None:
+    """The ``kind`` statement starting on 0-based ``row``, at any depth (imports inside functions too)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.start_point[0] > row or node.end_point[0] < row:
+            continue
+        if node.type == kind and node.start_point[0] == row:
+            return node
+        stack.extend(node.named_children)
+    return None
 
 
 def _imported(node: Node) -> str:

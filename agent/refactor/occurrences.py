@@ -20,7 +20,7 @@ from indexer import Definition, StoredDefinition, parse_source
 
 from ..navigate import Resolver, SourceLines, Token, token_at
 from ..workspace import Workspace
-from .scopes import binding_scope
+from .scopes import binding_scope, import_binding
 
 PYTHON_SUFFIXES = (".py", ".pyi")
 MAX_CANDIDATES = 50000  # occurrences of one name examined; past this the rename is refused
@@ -95,7 +95,7 @@ class Finder:
                     binding_files.add(occurrence.path)
         found = {Site(s.path, s.line, s.start, s.end, "reference") if s.kind == "import" else s for s in found}
         if target.definition.parent == -1:
-            for path in binding_files:
+            for path in self._star_reexporters(binding_files):
                 found.update(self.all_entries(path, name))
         return sorted(found)
 
@@ -144,10 +144,12 @@ class Finder:
             if scope is None or path != target.path or not self._is_scope_of(scope, parent) or name != lookup:
                 return None
         elif scope is not None:
-            return None
+            imported = import_binding(scope, name) if is_python(path) else None
+            if imported is None or not any(self._same(d, target) for d in self._imported(path, imported, lookup)):
+                return None  # a local of the same name (a function-level import of the symbol is the symbol)
         else:
             found = self.resolver.resolve(path, Token(lookup, line, column, column + len(lookup), lookup))
-            if not any(self._same(d, target) for d in found):
+            if not any(self._same(d, target) for d in found) or not self._bound_to(path, lookup, target):
                 return None
         return Site(path, line, column, column + len(name), "shorthand" if role == "shorthand" else "reference")
 
@@ -244,7 +246,9 @@ class Finder:
         aliased = node.parent if node.parent is not None and node.parent.type == "dotted_name" else node
         if aliased.parent is not None and aliased.parent.type == "aliased_import":
             if _field_of(aliased.parent, aliased) == "alias":
-                return "never"
+                imported = aliased.parent.child_by_field_name("name")
+                same = imported is not None and imported.text.rsplit(b".", 1)[-1] == node.text
+                return "import" if same else "never"  # `name as name` re-exports the name itself
         return "import"
 
     def _imported(self, path: str, node: Node, lookup: str) -> list[StoredDefinition]:
@@ -261,6 +265,32 @@ class Finder:
                     for d in self.ws.index.members(module_definition(module), lookup):
                         if d.ord >= 0 and d not in found:
                             found.append(d)
+        return found
+
+    def _bound_to(self, path: str, name: str, target: StoredDefinition) -> bool:
+        """Whether the module binds ``name`` to ``target`` itself: its own definition, or an import that
+        leads there (the index's name resolution would also accept an import of an outside module's
+        same-named symbol, which a rename must leave alone)."""
+        if path == target.path:
+            return True
+        rows = self.ws.index.imports_of(path)
+        for row in rows:
+            bound = row.alias or (row.name.rsplit(".", 1)[-1] if row.name else None)
+            if bound == name or row.name == "*":
+                imported = name if row.name == "*" else row.name.rsplit(".", 1)[-1]
+                for module in row.targets:
+                    if any(self._same(d, target) for d in self.ws.index.members(module_definition(module), imported)):
+                        return True
+        return False
+
+    def _star_reexporters(self, paths: set[str]) -> set[str]:
+        """``paths`` and the modules that re-export them through ``from m import *``, transitively."""
+        found, queue = set(paths), list(paths)
+        while queue:
+            for row in self.ws.index.importers_of(queue.pop()):
+                if row.name == "*" and row.path not in found:
+                    found.add(row.path)
+                    queue.append(row.path)
         return found
 
     def _binds_unaliased(self, path: str, name: str) -> bool:

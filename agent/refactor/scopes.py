@@ -65,6 +65,29 @@ def binding_scope(node: Node, name: str, python: bool) -> Node | None:
     return _python_scope(node, name) if python else _js_scope(node, name)
 
 
+def import_binding(scope: Node, name: str) -> Node | None:
+    """In a Python function or class body: the identifier inside an import statement that binds
+    ``name`` there (``from m import name``, ``from m import x as name``), or None."""
+    body = scope.child_by_field_name("body")
+    stack = list(body.named_children) if body is not None else []
+    while stack:
+        node = stack.pop()
+        if node.type in _PY_NESTED:
+            continue
+        if node.type == "import_from_statement":
+            for child in node.children_by_field_name("name"):
+                if child.type == "aliased_import":
+                    alias = child.child_by_field_name("alias")
+                    if _text(alias) == name:
+                        imported = child.child_by_field_name("name")
+                        return imported.named_children[-1] if imported.named_children else imported
+                elif _text(child).rsplit(".", 1)[-1] == name:
+                    return child.named_children[-1] if child.named_children else child
+            continue
+        stack.extend(node.named_children)
+    return None
+
+
 # -- Python ----------------------------------------------------------------------------------------
 
 

@@ -30,6 +30,8 @@ def test_move_to_a_new_module_rewrites_importers_and_imports_back_into_the_sourc
         "class Engine:\n    def start(self):\n        return self.step()\n\n"
         "    def step(self):\n        return helper(1)\n",
         "pkg/__init__.py": 'from .core import Engine\nfrom pkg.tools import helper\n\n__all__ = ["Engine", "helper"]\n',
+        "pkg/api.py": "from pkg.tools import helper as helper\n",
+        "late.py": "def late():\n    from pkg.tools import helper\n\n    return helper(6)\n",
         "pkg/util.py": "from pkg.tools import helper as h\n\nfrom . import core\nimport pkg.tools\n\n\n"
         "def run(helper):\n    return helper + h(2) + pkg.tools.helper(3)\n\n\n"
         "def call(x=1):\n    return dict(helper=x)\n",

@@ -35,15 +35,20 @@ def test_python_function_through_imports_aliases_reexports_all_and_module_attrib
         ("app.py", 2, 24, "double"),  # from pkg import Engine, helper  (through the package re-export)
         ("app.py", 11, 11, "double"),  # helper(4)
         ("app.py", 11, 27, "double"),  # pkg.helper(5)
+        ("late.py", 2, 25, "double"),  # an import inside a function
+        ("late.py", 4, 11, "double"),  # and its use there
         ("pkg/__init__.py", 1, 26, "double"),  # the re-export
         ("pkg/__init__.py", 3, 22, "double"),  # the __all__ entry
+        ("pkg/api.py", 1, 18, "double"),  # `helper as helper` re-exports the name: both sides
+        ("pkg/api.py", 1, 28, "double"),
         ("pkg/core.py", 4, 4, "double"),  # the definition
         ("pkg/core.py", 13, 15, "double"),  # a use in a method
+        ("pkg/star.py", 3, 22, "double"),  # __all__ of a module re-exporting through `from .core import *`
         ("pkg/util.py", 1, 21, "double"),  # from pkg.core import helper as h: the alias stays
         ("pkg/util.py", 7, 32, "double"),  # core.helper(3)
     ]
     # not renamed: the parameter `helper` of util.run, the keyword argument `helper=`, the local
-    # `helper` in app.shadowed, and unrelated.helper with its call
+    # `helper` in app.shadowed, unrelated.helper with its call, and external.py's textwrap.helper
     assert not change.needs_confirmation
 
 
@@ -152,7 +157,15 @@ def test_apply_to_disk_writes_every_file_and_reindexes(py):
     change = rename(py, "pkg/core.py", at(py, "pkg/core.py", 4, "helper"), "double")
     (py.root / "pkg/core.py").chmod(0o640)
     written = apply_to_disk(py, change)
-    assert sorted(written) == ["app.py", "pkg/__init__.py", "pkg/core.py", "pkg/util.py"]
+    assert sorted(written) == [
+        "app.py",
+        "late.py",
+        "pkg/__init__.py",
+        "pkg/api.py",
+        "pkg/core.py",
+        "pkg/star.py",
+        "pkg/util.py",
+    ]
     assert "def double(value):" in (py.root / "pkg/core.py").read_text()
     assert (py.root / "pkg/core.py").stat().st_mode & 0o777 == 0o640
     assert not list(py.root.rglob("*.wholerepo"))
@@ -168,14 +181,14 @@ def test_cli_rename_prints_a_diff_or_json_and_applies_only_with_apply(py, tmp_pa
     args = [str(py.root), "pkg/core.py:4:5", "double", "--index-dir", str(tmp_path / "cli-index")]
     assert cli_main(["rename", *args]) == 0
     out = capsys.readouterr().out
-    assert "Rename 'helper' to 'double': 9 edit(s) in 4 file(s)" in out
+    assert "Rename 'helper' to 'double': 14 edit(s) in 7 file(s)" in out
     assert (
         "-    return helper(4) + pkg.helper(5) + E().step()\n+    return double(4) + pkg.double(5) + E().step()" in out
     )
     assert snapshot(py) == before
     assert cli_main(["rename", *args, "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
-    assert payload["applied"] is False and len(payload["files"]) == 4
+    assert payload["applied"] is False and len(payload["files"]) == 7
     assert cli_main(["rename", *args, "--apply"]) == 0
     assert "def double(value):" in (py.root / "pkg/core.py").read_text()
 
