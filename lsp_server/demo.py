@@ -1,5 +1,7 @@
 """``make demo``: index a real codebase (by default this interpreter's standard library) and show
-what the index knows about it. The index goes to a fresh temporary folder so the time is real.
+what the index knows about it, then drive the language server through a real client on a copy of a
+standard-library package (lsp_server/demo_session.py). The index goes to a fresh temporary folder so
+the time is real.
 """
 
 from __future__ import annotations
@@ -45,7 +47,10 @@ def run_demo(root: Path | None = None) -> int:
     for path, importers in most_imported:
         print(f"  {importers:>5} importers  {path}")
     print(f"\n{sample}")
-    return 0
+    from .demo_session import run_session
+
+    print("\n== a language-server session: a real client over stdio against `wholerepo serve`")
+    return run_session(standard_library())
 
 
 def _sample_question(workspace: Workspace) -> str:

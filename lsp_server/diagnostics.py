@@ -42,6 +42,7 @@ async def findings(ls, rel: str) -> list:
 
 
 async def document_diagnostics(ls, uri: str) -> list[t.Diagnostic]:
+    await ls.settled(uri)
     return [diagnostic(ls, finding) for finding in await findings(ls, ls.rel(uri))]
 
 

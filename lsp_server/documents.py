@@ -16,8 +16,6 @@ OVERLAY_DELAY_S = 0.1
 
 
 def register(server) -> None:
-    server.overlay_tasks = {}
-
     @server.feature(t.TEXT_DOCUMENT_DID_OPEN)
     async def did_open(ls, params: t.DidOpenTextDocumentParams) -> None:
         schedule_overlay(ls, params.text_document.uri, delay=0)

@@ -43,6 +43,7 @@ class WholerepoServer(LanguageServer):
         self.rhythms: dict[str, TypingRhythm] = {}
         self.counters = {"completions": 0, "superseded": 0, "model_ms_total": 0.0}
         self.background: set[asyncio.Task] = set()
+        self.overlay_tasks: dict[str, asyncio.Task] = {}  # per document: the pending index update
 
     # -- paths and text ---------------------------------------------------------------------------
 
@@ -86,6 +87,11 @@ class WholerepoServer(LanguageServer):
             except ValueError:
                 continue
         return found
+
+    async def settled(self, uri: str) -> None:
+        """Wait until the buffer's latest text is in the index (its overlay update is debounced)."""
+        while (task := self.overlay_tasks.get(uri)) is not None and not task.done():
+            await asyncio.wait({task})
 
     def rhythm(self, uri: str) -> TypingRhythm:
         if uri not in self.rhythms:
