@@ -95,6 +95,44 @@ async def test_ghost_text_appears_and_tab_accepts_it(workspace: Path) -> None:
     assert "Area of a width x height rectangle" in prompts
 
 
+def _block(search: str, replace: str) -> Reply:
+    """A chat reply holding one search/replace block (the model-driven refactor's format)."""
+    text = f"<<<<<<< SEARCH\n{search}\n=======\n{replace}\n>>>>>>> REPLACE\n"
+    return Reply.sse(chat_chunk(text), chat_chunk(finish="stop"))
+
+
+async def test_refactor_applies_a_multi_file_edit(workspace: Path) -> None:
+    nvim = find_nvim()
+    signature = "(width: float, height: float) -> float:"
+    async with StubServer() as stub:
+        stub.script(
+            "/v1/chat/completions",
+            Reply.sse(chat_chunk("FILE: geometry.py\nFILE: rooms.py"), chat_chunk(finish="stop")),
+            _block(f"def rectangle_area{signature}", f"def rect_area{signature}"),
+            _block("from geometry import rectangle_area", "from geometry import rect_area"),
+        )
+        result = await drive(
+            nvim,
+            workspace,
+            stub,
+            "refactor",
+            file="geometry.py",
+            line=4,
+            col=6,
+            instruction="rename rectangle_area to rect_area",
+            files=["geometry.py", "rooms.py"],
+        )
+        asked = json.dumps(stub.bodies("/v1/chat/completions"))
+    assert result["files_changed"] == 2, result
+    geometry, rooms = result["after"]["geometry.py"], result["after"]["rooms.py"]
+    assert f"def rect_area{signature}" in geometry.split("\n")
+    assert "rectangle_area" not in geometry
+    assert rooms.split("\n")[0] == "from geometry import rect_area"
+    # Only the buffers changed; saving is the user's decision.
+    assert "def rectangle_area" in (workspace / "geometry.py").read_text()
+    assert "rename rectangle_area to rect_area" in asked
+
+
 async def test_explain_opens_a_floating_window_with_the_explanation(workspace: Path) -> None:
     nvim = find_nvim()
     narrative = "`rectangle_area` (geometry.py:4) multiplies width by height; rooms.py:1 imports it."
