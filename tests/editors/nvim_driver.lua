@@ -94,7 +94,17 @@ function scenarios.complete()
   end, 100)
   record('line_after_accept', vim.api.nvim_buf_get_lines(buf, config.line - 1, config.line, false)[1])
   record('cursor_after_accept', vim.api.nvim_win_get_cursor(0))
-  record('ghost_after_accept', inline.current(buf) ~= nil)
+  type_keys('<Esc>')
+  wait_until(function()
+    return vim.api.nvim_get_mode().mode == 'n'
+  end, 2000)
+  local windows = #vim.api.nvim_list_wins()
+  vim.cmd('WholerepoContext')
+  wait_until(function()
+    return #vim.api.nvim_list_wins() > windows
+  end, 10000)
+  record('context_filetype', vim.bo.filetype)
+  record('context_text', table.concat(lines(0), '\n'))
 end
 
 -- :WholerepoRefactor with an instruction; the server's workspace/applyEdit changes several files.

@@ -93,6 +93,10 @@ async def test_ghost_text_appears_and_tab_accepts_it(workspace: Path) -> None:
     assert result["cursor_after_accept"] == [8, len("        total += rectangle_area(width, height)")]
     # The server packed the imported definition from the other file into the prompt.
     assert "Area of a width x height rectangle" in prompts
+    # :WholerepoContext shows that pack in a split.
+    assert result["context_filetype"] == "markdown"
+    assert result["context_text"].startswith("# Context of the last completion")
+    assert re.search(r"`geometry\.py:\d+-\d+`", result["context_text"]), result["context_text"]
 
 
 def _block(search: str, replace: str) -> Reply:

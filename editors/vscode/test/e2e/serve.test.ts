@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   CancellationTokenSource,
+  ExecuteCommandRequest,
   InlineCompletionRequest,
   type InlineCompletionItem,
   type InlineCompletionList,
@@ -75,6 +76,18 @@ test("inline completion: the model's continuation replaces the typed word", asyn
   await until(() => stub.paths().includes("/v1/completions"), "the stub to report the completion request");
   const prompt = JSON.stringify(stub.requests.filter((r) => r.path === "/v1/completions").at(-1)?.body);
   assert.match(prompt, /Area of a width x height rectangle/, "the imported definition is in the prompt");
+});
+
+test("wholerepo.showContext lists the pack behind the last completion", async () => {
+  const { server } = session();
+  const result = (await server.connection.sendRequest(ExecuteCommandRequest.type, {
+    command: "wholerepo.showContext",
+    arguments: [],
+  })) as { items: { path: string }[]; markdown: string; suggestion: string };
+  assert.ok(result, "no context: the completion above should have left one");
+  assert.ok(result.items.some((item) => item.path === "geometry.py"), JSON.stringify(result.items));
+  assert.match(result.markdown, /`geometry\.py:\d+-\d+`/);
+  assert.equal(result.suggestion, "rectangle_area(width, height)");
 });
 
 test("cancelling an inline completion cancels the request and the model stream", async () => {
