@@ -9,7 +9,8 @@ while typing, and what the `openai` backend adds over a bare HTTP call to the en
   weights if the checkpoint's window is shorter).
 - Typing: a 3K-token stable context (other files) then the cursor's file as FIM with 8 lines of suffix; a line
   is typed again character by character, one request per keystroke. TTFT with the previous keystroke's prompt
-  cached (hit) against the same prompts on an empty cache (cold). Goal: hit <= 10% of cold.
+  cached (hit) against the same prompts on an empty cache (cold), measured in between the hits so that both see
+  the same load. Goal: hit <= 10% of cold.
 - Overhead: the same streamed one-token FIM request through OpenAIBackend and through bare httpx against the
   engine's server on 127.0.0.1 (`wholerepo engine serve` in its own process), alternating; both medians and the
   median of the per-pair differences. The server runs the `tiny` preset here: the figure is the client's cost,
@@ -50,7 +51,7 @@ LONG_WINDOW = 8192 + 256  # room for the 8K prompt and its 33 generated tokens
 DECODE_TOKENS = 32
 STABLE_TOKENS = 3000
 KEYSTROKES = 16
-COLD_SAMPLES = 2
+COLD_EVERY = 7  # keystrokes between cold measurements (2 of them over 15 keystrokes)
 OVERHEAD_PAIRS = 100
 SPECIAL = ("<|endoftext|>", *WHOLEREPO.special_tokens)
 SETTINGS_LINE = "openai backend settings: "
@@ -164,16 +165,16 @@ async def ttft_typing(backend: LocalBackend, text: str) -> dict:
     prompts = typing_prompts(backend, text)
     backend.clear_prefix_cache()
     await timed(backend.fim(FimRequest(*prompts[0], max_tokens=1)))  # the keystroke before the first measured
-    hits, shares = [], []
-    for prefix, suffix in prompts[1:]:
-        seconds, last = await timed(backend.fim(FimRequest(prefix, suffix, max_tokens=1)))
+    hits, shares, colds = [], [], []
+    for keystroke, (prefix, suffix) in enumerate(prompts[1:], 1):
+        request = FimRequest(prefix, suffix, max_tokens=1)
+        seconds, last = await timed(backend.fim(request))
         hits.append(seconds)
         shares.append(last.usage.cached_tokens / last.usage.prompt_tokens)
-    colds = []
-    for prefix, suffix in prompts[1 :: max(1, len(prompts) // COLD_SAMPLES)][:COLD_SAMPLES]:
-        backend.clear_prefix_cache()
-        seconds, last = await timed(backend.fim(FimRequest(prefix, suffix, max_tokens=1)))
-        colds.append(seconds)
+        if keystroke % COLD_EVERY == 0:  # the same prompt on an empty cache, amid the hits: both see the same load
+            backend.clear_prefix_cache()
+            seconds, _ = await timed(backend.fim(request))  # leaves the cache as the hit did
+            colds.append(seconds)
     cold, hit = statistics.median(colds), statistics.median(hits)
     return {
         "prompt_tokens": last.usage.prompt_tokens,
