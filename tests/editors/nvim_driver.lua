@@ -171,6 +171,10 @@ function scenarios.health()
 end
 
 vim.opt.rtp:prepend(config.plugin)
+if config.without_lsp_config then
+  -- As on Neovim 0.9/0.10: no vim.lsp.config/vim.lsp.enable, so the plugin's FileType fallback runs.
+  vim.lsp.config, vim.lsp.enable = nil, nil
+end
 vim.cmd('filetype plugin indent on')
 local setup_ok, setup_error = pcall(function()
   require('wholerepo').setup({
@@ -181,6 +185,8 @@ local setup_ok, setup_error = pcall(function()
   })
 end)
 record('setup_ok', setup_ok)
+local fallback = pcall(vim.api.nvim_get_autocmds, { group = 'wholerepo_lsp' })
+record('registration', fallback and 'FileType autocommand' or 'vim.lsp.enable')
 if not setup_ok then
   record('error', tostring(setup_error))
   vim.cmd('qa!')

@@ -83,6 +83,7 @@ async def test_ghost_text_appears_and_tab_accepts_it(workspace: Path) -> None:
         stub.script("/v1/completions", *[Reply.sse(completion_chunk("angle_area(width, height)"))] * 20)
         result = await drive(nvim, workspace, stub, "complete", file="rooms.py", line=8, typed="rect")
         prompts = json.dumps(stub.bodies("/v1/completions"))
+    assert result["registration"] == "vim.lsp.enable"
     assert result["server_ready"] is True
     assert result["statusline"] == f"wholerepo: openai {MODEL} ready · ready"
     assert result["ghost_shown"], result
@@ -97,6 +98,19 @@ async def test_ghost_text_appears_and_tab_accepts_it(workspace: Path) -> None:
     assert result["context_filetype"] == "markdown"
     assert result["context_text"].startswith("# Context of the last completion")
     assert re.search(r"`geometry\.py:\d+-\d+`", result["context_text"]), result["context_text"]
+
+
+async def test_ghost_text_through_the_vim_lsp_start_fallback(workspace: Path) -> None:
+    """Neovim 0.9/0.10 have no vim.lsp.config/enable; the plugin then starts the client itself."""
+    nvim = find_nvim()
+    async with StubServer() as stub:
+        stub.script("/v1/completions", *[Reply.sse(completion_chunk("angle_area(width, height)"))] * 20)
+        result = await drive(
+            nvim, workspace, stub, "complete", file="rooms.py", line=8, typed="rect", without_lsp_config=True
+        )
+    assert result["registration"] == "FileType autocommand"
+    assert result["ghost_text"] == "angle_area(width, height)"
+    assert result["line_after_accept"] == "        total += rectangle_area(width, height)"
 
 
 def _block(search: str, replace: str) -> Reply:
