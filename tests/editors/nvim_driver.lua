@@ -85,6 +85,15 @@ function scenarios.complete()
     end
   end
   record('extmark_text', table.concat(virt))
+  -- <C-]> dismisses; <M-\> asks again by hand; then <Tab> accepts.
+  type_keys('<C-]>')
+  record('dismissed', wait_until(function()
+    return inline.current(buf) == nil and #vim.api.nvim_buf_get_extmarks(buf, -1, 0, -1, {}) == 0
+  end, 2000))
+  type_keys('<M-\\>')
+  record('ghost_again', wait_until(function()
+    return inline.current(buf) ~= nil
+  end, 30000))
   type_keys('<Tab>')
   wait_until(function()
     return inline.current(buf) == nil and vim.api.nvim_get_current_line() ~= ''

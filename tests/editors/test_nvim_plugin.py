@@ -90,6 +90,8 @@ async def test_ghost_text_appears_and_tab_accepts_it(workspace: Path) -> None:
     assert result["mode"] == "i"
     assert result["ghost_text"] == "angle_area(width, height)"
     assert result["extmark_text"] == "angle_area(width, height)"
+    assert result["dismissed"] is True
+    assert result["ghost_again"] is True
     assert result["line_after_accept"] == "        total += rectangle_area(width, height)"
     assert result["cursor_after_accept"] == [8, len("        total += rectangle_area(width, height)")]
     # The server packed the imported definition from the other file into the prompt.
