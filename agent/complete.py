@@ -13,7 +13,8 @@ Cancelling the task that awaits `complete` stops every step, the model's stream 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from engine import Backend, FimRequest, ModelTemplate
 
@@ -46,6 +47,7 @@ class Completion:
     pack: Pack | None  # the context behind it (provenance)
     from_cache: bool = False
     multiline: bool = False
+    timings_ms: dict[str, float] = field(default_factory=dict)  # "pack", "model": where the time went
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ class Completer:
         self.settings = settings or CompletionSettings()
         self.cache: TypeThroughCache[tuple[Pack | None, bool]] = TypeThroughCache()
         self.last: Completion | None = None
-        self._pack_lock = asyncio.Lock()  # the packer's caches are not shared between threads
+        self._pack_lock = asyncio.Lock()  # one pack at a time: the packer's caches are not shared between threads
 
     async def complete(self, path: str, position: Position, buffer_text: str, *, trigger: str = "automatic"):
         """The suggestion at ``position`` of ``path`` (whose editor text is ``buffer_text``), or None."""
@@ -82,16 +84,21 @@ class Completer:
         completion = self._from_cache(cursor)
         if completion is None:
             multiline = wants_multiline(path, cursor.lines, position.line, position.column)
+            started = time.perf_counter()
             pack = await self._pack(cursor)
+            packed = time.perf_counter()
             prefix, suffix = split_fim(
                 render_fim_prompt(pack, self.backend.info.template, self.ws.root.name), self.backend.info.template
             )
+            rendered = time.perf_counter()
             raw = await self._generate(prefix, suffix, multiline)
+            generated = time.perf_counter()
             suggestion = postprocess(raw, _surroundings(cursor, multiline))
+            timings = {"pack": (packed - started) * 1000, "model": (generated - rendered) * 1000}
             if not suggestion:
                 return None
             self.cache.store(path, cursor.before, cursor.after, suggestion, (pack, multiline))
-            completion = _completion(cursor, suggestion, pack, multiline, from_cache=False)
+            completion = _completion(cursor, suggestion, pack, multiline, from_cache=False, timings=timings)
         self.last = completion
         return completion
 
@@ -121,7 +128,14 @@ class Completer:
         )
         packer = self.ws.packer(self.backend.info.tokenizer)
         async with self._pack_lock:
-            return await asyncio.to_thread(packer.pack, request)
+            packing = asyncio.ensure_future(asyncio.to_thread(packer.pack, request))
+            try:
+                return await asyncio.shield(packing)
+            except asyncio.CancelledError:
+                # A thread cannot be stopped: keep the lock until it is done, so a storm of keystrokes
+                # never runs packs side by side (each would slow the one the user is waiting for).
+                await asyncio.wait({packing})
+                raise
 
     def _budgets(self) -> tuple[int, int]:
         """Context and cursor-window budgets from the backend's window, capped by the settings."""
@@ -185,7 +199,9 @@ def _surroundings(cursor: _Cursor, multiline: bool) -> Surroundings:
     return Surroundings(cursor.line_prefix, cursor.line_suffix, following, multiline)
 
 
-def _completion(cursor: _Cursor, suggestion: str, pack: Pack | None, multiline: bool, *, from_cache: bool):
+def _completion(
+    cursor: _Cursor, suggestion: str, pack: Pack | None, multiline: bool, *, from_cache: bool, timings=None
+) -> Completion:
     start = word_start(cursor.line_prefix)
     typed = cursor.line_prefix[start:]
     line = cursor.position.line
@@ -196,6 +212,7 @@ def _completion(cursor: _Cursor, suggestion: str, pack: Pack | None, multiline: 
         pack=pack,
         from_cache=from_cache,
         multiline=multiline,
+        timings_ms=timings or {},
     )
 
 

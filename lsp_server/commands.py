@@ -48,4 +48,5 @@ def register(server) -> None:
     @server.command(STATUS)
     async def status(ls) -> dict:
         ls.send_status()
-        return {"engine": ls.engine_status, "index": ls.index_status, "counters": dict(ls.counters)}
+        counters = {**ls.counters, "inflight": len(ls.inflight), "background": len(ls.background)}
+        return {"engine": ls.engine_status, "index": ls.index_status, "counters": counters}

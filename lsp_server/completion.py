@@ -85,8 +85,11 @@ async def suggest(ls, uri: str, wire_position: t.Position, invoked: bool):
             ls.rel(uri), position, document.source, trigger="invoked" if invoked else "automatic"
         )
         ls.counters["completions"] += 1
-        ls.counters["model_ms_total"] += (time.perf_counter() - started) * 1000
-        return None if completion is None else (completion, lines)
+        ls.counters["agent_ms_total"] += (time.perf_counter() - started) * 1000
+        if completion is None:
+            return None
+        ls.counters["last_timings_ms"] = completion.timings_ms
+        return completion, lines
     finally:
         if ls.inflight.get(uri) is task:
             del ls.inflight[uri]

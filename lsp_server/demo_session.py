@@ -36,7 +36,7 @@ class DemoClient:
 
         @self.client.feature("wholerepo/status")
         def status(params) -> None:
-            self.status.update(_plain(params))
+            self.status.update(plain(params))
             self.changed.set()
 
         @self.client.feature(t.WINDOW_WORK_DONE_PROGRESS_CREATE)
@@ -209,11 +209,12 @@ def run_session(stdlib: Path) -> int:
     return 0
 
 
-def _plain(params) -> dict:
+def plain(params) -> dict:
+    """A notification's params as plain dicts (pygls hands unknown methods' params over as named tuples)."""
     if isinstance(params, dict):
         return params
     if hasattr(params, "_asdict"):
-        return {k: _plain(v) for k, v in params._asdict().items()}
+        return {k: plain(v) for k, v in params._asdict().items()}
     if isinstance(params, (list, tuple)):
-        return [_plain(p) for p in params]
+        return [plain(p) for p in params]
     return params

@@ -41,7 +41,7 @@ class WholerepoServer(LanguageServer):
         self.index_ready: asyncio.Event | None = None
         self.inflight: dict[str, asyncio.Task] = {}  # the running completion per document
         self.rhythms: dict[str, TypingRhythm] = {}
-        self.counters = {"completions": 0, "superseded": 0, "model_ms_total": 0.0}
+        self.counters = {"completions": 0, "superseded": 0, "agent_ms_total": 0.0}
         self.background: set[asyncio.Task] = set()
         self.overlay_tasks: dict[str, asyncio.Task] = {}  # per document: the pending index update
 

@@ -12,6 +12,8 @@ from lsprotocol import types as t
 from pytest_lsp import client_capabilities
 from pytest_lsp.client import make_test_lsp_client
 
+from lsp_server.demo_session import plain
+
 from ..agent.test_complete import HELPERS as SHAPES
 
 MAIN = """from shapes import Circle, make_circle
@@ -123,7 +125,7 @@ async def start(root: Path, options: dict, caps: t.ClientCapabilities | None = N
 
     @client.feature("wholerepo/status")
     def status(params) -> None:
-        session.statuses.append(_plain(params))
+        session.statuses.append(plain(params))
         session.status_changed.set()
 
     await client.start_io(sys.executable, "-m", "lsp_server.cli", "serve", "--stdio")
@@ -141,16 +143,3 @@ async def start(root: Path, options: dict, caps: t.ClientCapabilities | None = N
 async def stop(session: Session) -> None:
     await session.client.shutdown_session()
     await session.client.stop()
-
-
-def _plain(params) -> dict:
-    """A notification's params as plain dicts (pygls hands unknown methods' params over as objects)."""
-    if isinstance(params, dict):
-        return params
-    if hasattr(params, "_asdict"):
-        return {k: _plain(v) for k, v in params._asdict().items()}
-    if isinstance(params, (list, tuple)):
-        return [_plain(p) for p in params]
-    if hasattr(params, "__dict__"):
-        return {k: _plain(v) for k, v in vars(params).items()}
-    return params
