@@ -33,6 +33,8 @@ from ..tokenizer import HFTokenizer, TokenizerError, load_tokenizer
 from .base import Backend, BackendError, ChatMessage, ChatRequest, ContextTooLong, Delta, FimRequest, ModelInfo, Usage
 
 RANDOM_WEIGHTS_NOTE = "untrained random weights: the output is noise (for plumbing tests only)"
+# The shipped model (engine/weights/default, trained by `python -m engine.train`): used when no checkpoint is named.
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "weights" / "default"
 NO_TOOLS_NOTE = "no tool calls: the embedded model answers in text only"
 CHAT_ROLES = {"system": "System", "user": "User", "assistant": "Assistant", "tool": "Tool"}
 # A plain-text transcript: a line starting another turn ends the assistant's.
@@ -43,7 +45,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class LocalSettings:
-    checkpoint: str | None = None  # a folder written by engine.runtime.checkpoint.save_checkpoint
+    checkpoint: str | None = None  # a folder written by save_checkpoint; None: the shipped DEFAULT_CHECKPOINT
     random_init: str | None = None  # a preset name: untrained random weights, only for plumbing tests
     tokenizer: str | None = None  # tokenizer.json for random_init (a checkpoint carries its own)
     device: str | None = None  # None: CUDA when present, else CPU
@@ -143,8 +145,11 @@ class LocalBackend(Backend):
             return cls.random_init(
                 settings.random_init, settings.tokenizer, device=settings.device, dtype=settings.dtype, **options
             )
+        if (DEFAULT_CHECKPOINT / "config.json").is_file():
+            return cls.from_checkpoint(DEFAULT_CHECKPOINT, device=settings.device, dtype=settings.dtype, **options)
         raise BackendError(
-            "the local backend needs `checkpoint` (a model folder); `random_init` is for plumbing tests only",
+            f"the local backend needs `checkpoint` (a model folder): the shipped one ({DEFAULT_CHECKPOINT}) is missing;"
+            " `random_init` is for plumbing tests only",
             kind="bad_settings",
         )
 

@@ -223,7 +223,8 @@ async def test_checkpoint_backend(tmp_path):
         await backend.aclose()
 
 
-def test_settings_errors_name_the_problem(tmp_path):
+def test_settings_errors_name_the_problem(tmp_path, monkeypatch):
+    monkeypatch.setattr("engine.backends.local.DEFAULT_CHECKPOINT", tmp_path / "no-shipped-model")
     with pytest.raises(BackendError, match="checkpoint"):
         LocalBackend.from_settings(LocalSettings())
     with pytest.raises(BackendError, match="missing-model"):

@@ -1,0 +1,75 @@
+"""Training documents: the repo-level and FIM formats the agent renders, holes that reassemble the file."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from engine.templates import WHOLEREPO
+from engine.train.documents import FimSettings, line_hole, neutralise, random_hole, render_document, repo_groups
+from engine.train.sources import SourceFile
+from engine.train.tokenizer import EOT, SPECIAL_TOKENS
+
+A = SourceFile("pkg/a.py", "def f():\n    return 1\n")
+B = SourceFile("pkg/b.py", "from pkg.a import f\n\n\nvalue = f()\n")
+NO_FIM = FimSettings(rate=0.0)
+ALL_FIM = FimSettings(rate=1.0, line_rate=0.5)
+
+
+def test_repo_document_matches_the_agent_format():
+    doc = render_document([A, B], random.Random(0), NO_FIM)
+    expected = (
+        f"{WHOLEREPO.repo_name}pkg\n"
+        f"{WHOLEREPO.file_sep}pkg/a.py\n{A.text}\n"
+        f"{WHOLEREPO.file_sep}pkg/b.py\n{B.text}\n"
+        f"{EOT}"
+    )
+    assert doc == expected
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_fim_document_is_prefix_suffix_middle_and_reassembles(seed):
+    doc = render_document([A, B], random.Random(seed), ALL_FIM)
+    assert doc.startswith(WHOLEREPO.fim_prefix) and doc.endswith(EOT)
+    for marker in (WHOLEREPO.fim_prefix, WHOLEREPO.fim_suffix, WHOLEREPO.fim_middle):
+        assert doc.count(marker) == 1
+    before, rest = doc[len(WHOLEREPO.fim_prefix) :].split(WHOLEREPO.fim_suffix)
+    suffix, middle = rest[: -len(EOT)].split(WHOLEREPO.fim_middle)
+    context = f"{WHOLEREPO.repo_name}pkg\n{WHOLEREPO.file_sep}pkg/a.py\n{A.text}\n{WHOLEREPO.file_sep}pkg/b.py\n"
+    assert before.startswith(context)  # the earlier file rides in the prefix, as the agent packs it
+    assert before[len(context) :] + middle + suffix == B.text
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_line_hole_starts_after_indentation_and_ends_at_a_line_end(seed):
+    text = "class C:\n    def m(self):\n        return 42\n\n    x = 1\n"
+    prefix, middle, suffix = line_hole(text, random.Random(seed))
+    assert prefix + middle + suffix == text
+    assert prefix == "" or prefix.endswith(("\n", " "))
+    assert middle and not middle[0].isspace() and not middle.endswith("\n")
+    assert suffix.startswith("\n")
+
+
+def test_line_hole_needs_a_code_line_and_random_hole_reassembles():
+    assert line_hole("\n   \n", random.Random(0)) is None
+    for seed in range(10):
+        assert "".join(random_hole("abcdef", random.Random(seed))) == "abcdef"
+
+
+def test_special_tokens_in_code_are_broken_up():
+    text = "s = '" + "".join(SPECIAL_TOKENS) + "'"
+    cleaned = neutralise(text)
+    assert not any(token in cleaned for token in SPECIAL_TOKENS)
+    assert cleaned.replace("\u200b", "") == text
+    doc = render_document([SourceFile("p/x.py", text)], random.Random(0), NO_FIM)
+    assert doc.count(EOT) == 1 and doc.count(WHOLEREPO.file_sep) == 1
+
+
+def test_repo_groups_keep_one_directory_and_bound_the_size():
+    files = [SourceFile(f"d{i % 2}/f{i}.py", "x" * 300) for i in range(10)] + [SourceFile("d0/big.py", "y" * 5000)]
+    groups = repo_groups(files, max_chars=1000)
+    assert sorted(f.path for g in groups for f in g) == sorted(f.path for f in files)
+    for group in groups:
+        assert len({f.directory for f in group}) == 1
+        assert len(group) == 1 or sum(len(f.text) for f in group) <= 1000
