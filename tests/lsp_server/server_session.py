@@ -28,7 +28,7 @@ def unit():
 """
 
 REPORT = """from shapes import make_circle
-from shapes import Squircle
+from geo import Squircle
 import missing_module
 
 
@@ -37,12 +37,18 @@ def report():
     return label, circle.area()
 """
 
-FILES = {"shapes.py": SHAPES, "main.py": MAIN, "report.py": REPORT}
+FILES = {
+    "shapes.py": SHAPES,
+    "main.py": MAIN,
+    "report.py": REPORT,
+    "geo/__init__.py": "from .extra import tau\n",
+    "geo/extra.py": "tau = 6.28\n",
+}
 
 
 def write_repo(root: Path, files: dict[str, str] = FILES) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
     for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(textwrap.dedent(text) if text.startswith("\n") else text, encoding="utf-8")
     return root
 

@@ -73,7 +73,7 @@ async def test_server_advertises_inline_completion_and_the_fallback_list(session
     status = await session.client.workspace_execute_command_async(t.ExecuteCommandParams("wholerepo.status"))
     assert status["engine"]["state"] == "ready" and status["index"] == {
         "state": "ready",
-        "files": 3,
+        "files": 5,
         **{"seconds": status["index"]["seconds"]},
     }
 

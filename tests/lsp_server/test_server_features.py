@@ -89,13 +89,13 @@ async def test_code_lens_counts_references_and_lists_them_through_its_command(se
 async def test_pull_diagnostics_name_the_unknown_import(session):
     report = await session.client.text_document_diagnostic_async(t.DocumentDiagnosticParams(session.doc("report.py")))
     [finding] = [d for d in report.items if d.code == "unknown-import-name"]
-    assert finding.range == t.Range(t.Position(1, 19), t.Position(1, 27)) and "Squircle" in finding.message
+    assert finding.range == t.Range(t.Position(1, 16), t.Position(1, 24)) and "Squircle" in finding.message
     assert finding.source == "wholerepo"
     assert session.uri("report.py") not in session.client.diagnostics  # pulled, never pushed as well
 
 
 async def test_buffer_edits_reach_the_diagnostics_before_any_save(session):
-    fixed = REPORT.replace("from shapes import Squircle\n", "from shapes import Circle\n")
+    fixed = REPORT.replace("from geo import Squircle\n", "from geo import tau\n")
     session.change("report.py", fixed)
     for _ in range(50):  # the overlay lands a moment after the edit
         report = await session.client.text_document_diagnostic_async(
