@@ -175,6 +175,8 @@ def extend_cache(cache: Tensor | None, new: Tensor, start_pos: int) -> Tensor:
     if bsz > cache.size(0) or end > cache.size(1):
         raise ValueError(f"batch {bsz} x positions {end} exceed the cache {tuple(cache.shape[:2])}")
     cache[:bsz, start_pos:end] = new.detach()
+    if not new.requires_grad and cache.dtype == new.dtype:
+        return cache[:bsz, :end]  # a view: decoding reads the cache without copying all of it each step
     return torch.cat([cache[:bsz, :start_pos].to(new.dtype), new], dim=1)
 
 
@@ -230,6 +232,14 @@ class Indexer(nn.Module):
 
         mask is added as is (the causal mask, or None when every cached key is visible, as in decode).
         """
+        q, k, weights = self.queries_keys(x, qr, start_pos, freqs)
+        dots = torch.einsum("bshd,btd->bsht", q.float(), k).relu()
+        score = torch.einsum("bsht,bsh->bst", dots, weights)
+        return score if mask is None else score + mask
+
+    def queries_keys(self, x: Tensor, qr: Tensor, start_pos: int, freqs: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """What the score reads: queries [B, S, H, D], every key so far [B, start_pos + S, D] (float32, cached),
+        and head weights [B, S, H] (float32, both scales folded in)."""
         bsz, seqlen, _ = x.shape
         q = self._rope_first_dims(self.wq_b(qr).view(bsz, seqlen, self.n_heads, self.head_dim), freqs)
         k = self._rope_first_dims(self.k_norm(self.wk(x)).unsqueeze(2), freqs).squeeze(2)
@@ -238,9 +248,7 @@ class Indexer(nn.Module):
             k = fake_quant_fp8(rotate_activation(k), self.cfg.fp8_block_size, self.cfg.fp8_pow2_scale)
         k = extend_cache(self.k_cache, k.float(), start_pos)
         weights = (self.weights_proj(x) * self.n_heads**-0.5).float() * self.head_dim**-0.5
-        dots = torch.einsum("bshd,btd->bsht", q.float(), k).relu()
-        score = torch.einsum("bsht,bsh->bst", dots, weights)
-        return score if mask is None else score + mask
+        return q, k, weights
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -275,6 +283,9 @@ class MLA(nn.Module):
         self.indexer = Indexer(cfg)
         self.softmax_scale = cfg.softmax_scale
         self.detach_indexer_input = False  # set for sparse training: the indexer then learns only from its KL loss
+        # Triton kernels (engine.kernels) for sparse causal inference: None uses them on CUDA when available,
+        # True/False force the choice. They have no backward, so passes that record gradients use torch.
+        self.use_kernels: bool | None = None
         self.register_buffer("kv_cache", None, persistent=False)
         self.register_buffer("pe_cache", None, persistent=False)
 
@@ -305,8 +316,6 @@ class MLA(nn.Module):
         """
         bsz, seqlen, _ = x.shape
         end_pos = start_pos + seqlen
-        if mask is None:
-            mask = causal_mask(seqlen, start_pos, x.device)
         sparse = end_pos > self.cfg.index_topk if sparse is None else sparse
         absorb = seqlen == 1 if absorb is None else absorb
 
@@ -317,7 +326,11 @@ class MLA(nn.Module):
         kv, k_pe = self.wkv_a(x).split([self.cfg.kv_lora_rank, self.cfg.qk_rope_head_dim], dim=-1)
         kv = extend_cache(self.kv_cache, self.kv_norm(kv), start_pos)
         k_pe = extend_cache(self.pe_cache, apply_rope(k_pe.unsqueeze(2), freqs, interleaved=True).squeeze(2), start_pos)
+        if sparse and mask is None and not return_aux and self._kernels_apply(x):
+            return self._attend_sparse_kernels(x, qr, q_nope, q_pe, kv, k_pe, start_pos, freqs)
 
+        if mask is None:
+            mask = causal_mask(seqlen, start_pos, x.device)
         index_score, keep = None, None
         bias = mask.float().expand(bsz, seqlen, end_pos)
         if sparse or return_aux:
@@ -334,6 +347,30 @@ class MLA(nn.Module):
             return out
         return out, DSAAux(index_score, keep, probs.detach().sum(2))
 
+    def _kernels_apply(self, x: Tensor) -> bool:
+        if self.use_kernels is not None:
+            return self.use_kernels
+        from engine import kernels
+
+        return x.is_cuda and not torch.is_grad_enabled() and kernels.available()
+
+    def _attend_sparse_kernels(self, x, qr, q_nope, q_pe, kv, k_pe, start_pos: int, freqs: Tensor) -> Tensor:
+        """Causal sparse attention through the Triton kernels: indexer top-k, then absorbed MLA over the selection."""
+        from engine import kernels
+
+        q_idx, k_idx, weights = self.indexer.queries_keys(x, qr, start_pos, freqs)
+        indices = kernels.indexer_topk(q_idx, k_idx, weights, start_pos, self.cfg.index_topk)
+        w_k, w_v = self._absorb_weights()
+        q_latent = torch.einsum("bshd,hdc->bshc", q_nope, w_k)
+        out_latent = kernels.sparse_mla_attention(q_latent, q_pe, kv, k_pe, indices, self.softmax_scale)
+        return self.wo(torch.einsum("bshc,hdc->bshd", out_latent.to(kv.dtype), w_v).flatten(2))
+
+    def _absorb_weights(self) -> tuple[Tensor, Tensor]:
+        """wkv_b split per head into its key half [H, nope, C] and value half [H, v, C]."""
+        wkv_b = self.wkv_b.weight.view(self.n_heads, -1, self.cfg.kv_lora_rank)
+        w_k, w_v = wkv_b.split([self.cfg.qk_nope_head_dim, self.cfg.v_head_dim], dim=1)
+        return w_k, w_v
+
     def _attend_expanded(self, q_nope: Tensor, q_pe: Tensor, kv: Tensor, k_pe: Tensor, bias: Tensor):
         """Prefill: up-project the latents to per-head keys and values, then plain attention."""
         bsz, n_keys, _ = kv.shape
@@ -347,8 +384,7 @@ class MLA(nn.Module):
 
     def _attend_absorbed(self, q_nope: Tensor, q_pe: Tensor, kv: Tensor, k_pe: Tensor, bias: Tensor):
         """Decode: fold wkv_b's key half into the query and its value half after the sum; keys stay latent."""
-        wkv_b = self.wkv_b.weight.view(self.n_heads, -1, self.cfg.kv_lora_rank)
-        w_k, w_v = wkv_b.split([self.cfg.qk_nope_head_dim, self.cfg.v_head_dim], dim=1)
+        w_k, w_v = self._absorb_weights()
         q_latent = torch.einsum("bshd,hdc->bshc", q_nope, w_k)
         scores = torch.einsum("bshc,btc->bsht", q_latent.float(), kv.float())
         scores = (scores + torch.einsum("bshr,btr->bsht", q_pe.float(), k_pe.float())) * self.softmax_scale
