@@ -23,7 +23,7 @@ from ..edits import Range
 from ..navigate import bound_name
 from .context import FileContext
 from .finding import Finding
-from .modules import is_python
+from .modules import imports_submodule, is_judged, is_python
 
 _DATACLASS = re.compile(r"^@(?:dataclasses\.)?dataclass(?:\((?P<args>.*)\))?$")
 _SPECIAL_FIELD = re.compile(r"\b(?:ClassVar|InitVar|KW_ONLY)\b")
@@ -49,9 +49,20 @@ def check_calls(ctx: FileContext) -> Iterator[Finding]:
             continue
         signature, target = known
         try:
-            signature.bind(*range(len(node.args)), **{k.arg: None for k in node.keywords if k.arg})
+            signature.bind(*range(len(node.args)), **_keywords(signature, node))
         except TypeError as error:
             yield _finding(ctx, node, dotted, signature, target, str(error))
+
+
+def _keywords(signature: inspect.Signature, call: ast.Call) -> dict[str, None]:
+    """The call's keywords; with ``**kwargs`` a keyword named like a positional-only parameter
+    lands in ``kwargs`` (``Counter(iterable=...)``), which ``Signature.bind`` would refuse."""
+    keywords = {k.arg: None for k in call.keywords if k.arg}
+    parameters = signature.parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        positional_only = {p.name for p in parameters if p.kind is inspect.Parameter.POSITIONAL_ONLY}
+        keywords = {name: None for name in keywords if name not in positional_only}
+    return keywords
 
 
 def _imported_names(tree: ast.Module) -> set[str]:
@@ -79,11 +90,8 @@ def _callee(func: ast.expr, imported: set[str]) -> str | None:
 
 
 def _signature_of(ctx: FileContext, dotted: str) -> tuple[inspect.Signature, StoredDefinition] | None:
-    head = dotted.split(".", 1)[0]
-    if not any(row.targets and bound_name(row) == head for row in ctx.rows):
-        return None  # bound to something outside the workspace
-    targets = ctx.ws.index.resolve(ctx.path, dotted)
-    if len(targets) != 1:
+    targets = _callee_definitions(ctx, dotted)
+    if targets is None or len(targets) != 1:
         return None
     target = targets[0]
     if target.path == ctx.path or not is_python(target.path) or target.ord < 0:
@@ -98,6 +106,21 @@ def _signature_of(ctx: FileContext, dotted: str) -> tuple[inspect.Signature, Sto
     else:
         return None
     return (signature, target) if signature is not None else None
+
+
+def _callee_definitions(ctx: FileContext, dotted: str) -> list[StoredDefinition] | None:
+    """What ``f`` or ``module.f`` denotes through this file's import of its head, followed strictly
+    (never the index's best guess); None when that is not certain."""
+    head, _, attribute = dotted.partition(".")
+    rows = [r for r in ctx.rows if r.name != "*" and bound_name(r) == head]
+    if len(rows) != 1 or not rows[0].targets or not is_judged(ctx.ws, rows[0].module):
+        return None  # outside the workspace, or bound twice
+    row = rows[0]
+    whole_module = row.name is None or any(imports_submodule(row, t) for t in row.targets)
+    if whole_module != bool(attribute) or (row.name is None and "." in row.module and not row.alias):
+        return None  # `Class.method(...)`, or `import a.b` (which binds `a`)
+    found = [ctx.facts.lookup(t, attribute or row.name) for t in row.targets]
+    return None if any(f is None for f in found) else [d for f in found for d in f]
 
 
 def _class_signature(ctx: FileContext, target: StoredDefinition) -> inspect.Signature | None:

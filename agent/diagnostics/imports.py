@@ -19,7 +19,7 @@ from ..edits import FileChange, Range, TextEdit, WorkspaceChange
 from ..navigate import bound_name
 from .context import FileContext
 from .finding import Finding
-from .modules import SCRIPT_SUFFIXES, imports_submodule, is_conditional, is_python, is_script, workspace_packages
+from .modules import MODULE_DUNDERS, SCRIPT_SUFFIXES, imports_submodule, is_conditional, is_judged, is_python, is_script
 
 CLOSE_MATCH_CUTOFF = 0.75
 _ASSET_SUFFIX = re.compile(r"\.(?!(?:[cm]?[jt]sx?)$)\w+$")
@@ -39,11 +39,13 @@ def check_imports(ctx: FileContext) -> Iterator[Finding]:
 
 def _python_statement(ctx: FileContext, line: int, module: str, rows: list[ImportRow]) -> Iterator[Finding]:
     if all(not row.targets for row in rows):
-        if _is_workspace_module(ctx, module) and not _exists_elsewhere(ctx, module):
+        if is_judged(ctx.ws, module) and not _exists_elsewhere(ctx, module):
             yield _unresolved(ctx, line, module)
         return
+    if not is_judged(ctx.ws, module):
+        return  # a package found somewhere below the root: how it is imported is not ours to know
     for row in rows:
-        if row.name in (None, "*") or not row.targets:
+        if row.name in (None, "*") or not row.targets or row.name in MODULE_DUNDERS:
             continue
         if any(imports_submodule(row, target) for target in row.targets):
             continue  # `from pkg import submodule`
@@ -66,13 +68,6 @@ def _script_statement(ctx: FileContext, line: int, module: str, rows: list[Impor
         if any(ctx.facts.provides(target, row.name) for target in row.targets):
             continue
         yield _unknown_name(ctx, line, row)
-
-
-def _is_workspace_module(ctx: FileContext, module: str) -> bool:
-    """Relative imports always are; absolute ones when their top package is one of the workspace's."""
-    if module.startswith("."):
-        return True
-    return module.split(".", 1)[0] in workspace_packages(ctx.ws)
 
 
 def _exists_elsewhere(ctx: FileContext, module: str) -> bool:

@@ -12,6 +12,7 @@ JavaScript/TypeScript: the name appears as an identifier in the module, or it re
 from __future__ import annotations
 
 import ast
+import os
 import posixpath
 import re
 import sys
@@ -19,7 +20,7 @@ import warnings
 from functools import lru_cache
 from pathlib import PurePosixPath
 
-from indexer import ImportRow
+from indexer import ImportRow, StoredDefinition
 
 from ..navigate import SourceLines, bound_name, module_stem
 from ..workspace import Workspace
@@ -28,9 +29,14 @@ PYTHON_SUFFIXES = (".py", ".pyi")
 SCRIPT_SUFFIXES = (".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".mts", ".cts")
 NATIVE_SUFFIXES = (".c", ".pyx", ".pxd", ".so", ".pyd", ".cpp", ".rs")
 _DYNAMIC = re.compile(  # a module that writes its own namespace could define anything
-    r"\bglobals\(\)\s*(?:\[|\.update)|\bvars\(\)\s*(?:\[|\.update)|\bsys\.modules\[[^\]\n]+\]\s*=(?!=)"
-    r"|setattr\(\s*sys\.modules|\bexec\(|^def __getattr__\b|^__getattr__\s*=",
+    r"\bglobals\(\)|\bvars\(\)\s*(?:\[|\.update)|\bsys\.modules\[[^\]\n]+\]\s*=(?!=)|sys\.modules\[__name__\]"
+    r"|setattr\(\s*sys\.modules|__dict__\.update\(|\bglobal_enum\b|\._convert_\(|\bexec\("
+    r"|^def __getattr__\b|^__getattr__\s*=",
     re.MULTILINE,
+)
+MODULE_DUNDERS = frozenset(  # what every module has, or its loader sets
+    {"__doc__", "__file__", "__name__", "__path__", "__spec__", "__loader__", "__package__", "__builtins__",
+     "__dict__", "__cached__", "__annotations__", "__all__"}
 )
 MAX_STAR_DEPTH = 8
 _INITS = ("/__init__.py", "/__init__.pyi")
@@ -107,6 +113,32 @@ class ModuleFacts:
             elif bound_name(imp) == name:
                 return True
         return False
+
+    def lookup(self, module: str, name: str, depth: int = 0) -> list[StoredDefinition] | None:
+        """The definitions ``name`` denotes in workspace module ``module``, following its imports and
+        star imports, never guessing: None when that cannot be known (a dynamic module, an import
+        or star import from outside the workspace)."""
+        if depth > MAX_STAR_DEPTH or not is_python(module):
+            return None
+        own = [d for d in self.ws.index.store.definitions_named(name, module) if d.definition.parent == -1]
+        if own:
+            return own
+        rows = self.ws.index.imports_of(module)
+        for row in rows:
+            if row.name != "*" and bound_name(row) == name:
+                if not row.targets or row.name is None or any(imports_submodule(row, t) for t in row.targets):
+                    return None  # outside the workspace, or a module: not a callable we can read
+                found = [self.lookup(t, row.name, depth + 1) for t in row.targets]
+                return None if any(f is None for f in found) else [d for f in found for d in f]
+        for row in rows:
+            if row.name == "*":
+                if not row.targets:
+                    return None
+                for target in row.targets:
+                    found = self.lookup(target, name, depth + 1)
+                    if found is None or found:
+                        return found
+        return None if _DYNAMIC.search(self.lines.text(module) or "") else []
 
     def _script_provides(self, module: str, name: str) -> bool:
         text = self.lines.text(module) or ""
@@ -193,18 +225,36 @@ def _visit(statements: list[ast.stmt], names: set[str]) -> None:
             _visit(case.body, names)
 
 
+PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg")
+
+
 @lru_cache(maxsize=64)
-def _top_packages(paths: tuple[str, ...]) -> frozenset[str]:
+def _top_packages(root: str, paths: tuple[str, ...]) -> frozenset[str]:
     packages = {posixpath.dirname(p) for p in paths if posixpath.basename(p) in ("__init__.py", "__init__.pyi")}
     tops = {p for p in packages if p and posixpath.dirname(p) not in packages}
-    return frozenset(posixpath.basename(p) for p in tops)
+    return frozenset(posixpath.basename(p) for p in tops if _is_source_root(root, posixpath.dirname(p)))
+
+
+def _is_source_root(root: str, folder: str) -> bool:
+    """Where a project's packages are imported from: the workspace root, a ``src`` folder, or a
+    folder holding a project file; a package deeper down (test data, vendored examples) is only
+    importable through path games no static check can follow."""
+    if folder in ("", ".") or posixpath.basename(folder) == "src":
+        return True
+    return any(os.path.isfile(os.path.join(root, folder, marker)) for marker in PROJECT_MARKERS)
 
 
 def workspace_packages(ws: Workspace) -> frozenset[str]:
     """Names of the workspace's own top-level Python packages (``src/flask`` gives ``flask``),
     less any that shadow a standard-library module."""
     paths = tuple(sorted(p for p in ws.index.store.paths() if is_python(p)))
-    return _top_packages(paths) - frozenset(sys.stdlib_module_names)
+    return _top_packages(str(ws.root), paths) - frozenset(sys.stdlib_module_names)
+
+
+def is_judged(ws: Workspace, module: str) -> bool:
+    """Whether imports of this module spelling are checked: relative ones always, absolute ones
+    when their top package is one of the workspace's own."""
+    return module.startswith(".") or module.split(".", 1)[0] in workspace_packages(ws)
 
 
 def is_conditional(lines: list[str], line: int) -> bool:

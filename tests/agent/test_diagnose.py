@@ -236,3 +236,39 @@ def test_a_module_importing_a_name_like_itself(shop: Workspace) -> None:
     assert diagnose(shop, "app/use.py") == []
     shop.index.update("pkg/slug.py", "def lower(text):\n    return text.lower()\n")
     assert brief(diagnose(shop, "app/use.py")) == [("unknown-import-name", 0, 21, 25)]
+
+
+def test_what_only_run_time_can_know_is_never_reported(shop: Workspace) -> None:
+    """Each of these once produced a false report on real code (CPython's standard library)."""
+    files = {
+        # a module writing its own namespace (inspect's CO_* flags, re's enum flags)
+        "pkg/flags.py": "_ns = globals()\nfor _name in ('A', 'B'):\n    _ns['FLAG_' + _name] = 1\n",
+        # a module taking its names from outside the workspace (lzma's `from _lzma import *`)
+        "pkg/native.py": "from _native_ext import *\n",
+        # the same name defined elsewhere must not stand in for it
+        "app/other.py": "class Compressor:\n    def __init__(self):\n        pass\n",
+        # a positional-only parameter next to **kwargs (collections.Counter)
+        "pkg/counter.py": "def count(iterable=None, /, **kwds):\n    return iterable, kwds\n",
+        # a package deep below the root, importable only by path games (test data)
+        "tests/data/deep/foo/__init__.py": "VALUE = 1\n",
+        "app/tricky.py": (
+            "import foo\n"
+            "from pkg.flags import FLAG_A\n"
+            "from pkg import flags\n"
+            "from pkg.native import Compressor\n"
+            "from pkg.counter import count\n"
+            "from pkg import __doc__, __file__\n"
+            "\n"
+            "print(FLAG_A, flags.FLAG_B, foo.loads, __doc__, __file__)\n"
+            "Compressor(9, preset=1)\n"
+            "count(iterable=[1], extra=2)\n"
+        ),
+    }
+    for path, text in files.items():
+        (shop.root / path).parent.mkdir(parents=True, exist_ok=True)
+        (shop.root / path).write_text(text, encoding="utf-8")
+    shop.build_index()
+    assert diagnose(shop, "app/tricky.py") == []
+    (shop.root / "app/tricky.py").write_text("from pkg.counter import count\n\ncount(1, 2)\n", encoding="utf-8")
+    shop.build_index()
+    assert brief(diagnose(shop, "app/tricky.py")) == [("call-arguments", 2, 0, 5)]
