@@ -64,7 +64,7 @@ def _from_imports(
         if row.name == "*" or _bound_name(row) != name:
             continue
         if row.name is None:
-            found += _modules(store, row.targets)
+            found += _modules(store, _bound_packages(store, row))
         else:
             for target in row.targets:
                 if _imports_submodule(row, target):
@@ -77,6 +77,24 @@ def _from_imports(
                 for target in row.targets:
                     found += _lookup_in_module(store, target, name, depth + 1, seen)
     return _dedupe(found)
+
+
+def _bound_packages(store: Store, row: ImportRow) -> tuple[str, ...]:
+    """The files a whole-module import binds: Python ``import a.b`` binds the package ``a``, not ``a/b.py``."""
+    if row.alias or not row.path.endswith((".py", ".pyi")) or "." not in row.module.strip("."):
+        return row.targets
+    levels = row.module.count(".")
+    packages = []
+    for target in row.targets:
+        folder = PurePosixPath(target).parent
+        if PurePosixPath(target).stem == "__init__":
+            folder = folder.parent
+        for _ in range(levels - 1):
+            folder = folder.parent
+        package = f"{folder}/__init__.py"
+        if store.file(package) is not None:
+            packages.append(package)
+    return tuple(packages)
 
 
 def _bound_name(row: ImportRow) -> str | None:

@@ -197,3 +197,15 @@ def test_cli_reports_refusals_as_one_line(py, tmp_path, capsys):
     code = cli_main(["rename", str(py.root), "pkg/core.py:4:5", "class", "--index-dir", str(tmp_path / "i")])
     assert code == 2
     assert capsys.readouterr().err.strip() == "wholerepo: 'class' is a Python keyword"
+
+
+def test_import_of_a_submodule_binds_the_package(tmp_path):
+    """`import pkg.core` binds `pkg`, so `pkg.helper` is the package's re-export of the symbol."""
+    with open_fixture(tmp_path, "dotted") as ws:
+        change = rename(ws, "pkg/core.py", at(ws, "pkg/core.py", 1, "helper"), "double")
+        assert edits_of(change) == [
+            ("pkg/__init__.py", 1, 18, "double"),
+            ("pkg/core.py", 1, 4, "double"),
+            ("use.py", 3, 12, "double"),
+            ("use.py", 3, 33, "double"),
+        ]
