@@ -20,10 +20,10 @@ from lsprotocol import types as t
 from pygls.lsp.client import LanguageClient
 
 PACKAGE = "json"
-COMPLETE_AT = ("json/__init__.py", "raise JSONDecodeError(")  # a line cut after this text, unsaved
+COMPLETE_AT = ("json/__init__.py", "return _default_decoder.")  # a line cut after this text, unsaved
 HOVER_AT = ("json/__init__.py", "from .decoder import JSONDecoder, JSONDecodeError", "JSONDecodeError")
 RENAME = ("JSONDecodeError", "JSONParseError")
-TYPO = ("json/tool.py", "from json.decoder import JSONDecodr\n")
+TYPO = ("json/tool.py", "from .decoder import JSONDecodr\n")
 TIMEOUT_S = 300
 
 
@@ -98,7 +98,9 @@ class DemoClient:
 async def session(root: Path, index_dir: Path) -> None:
     demo = DemoClient(root)
     started = time.perf_counter()
-    await demo.start({"backend": {"kind": "local"}, "index_dir": str(index_dir)})
+    # the embedded model on a CPU: give it time, and stop at one line
+    completion = {"deadline_s": 60.0, "max_tokens": 48}
+    await demo.start({"backend": {"kind": "local"}, "completion": completion, "index_dir": str(index_dir)})
     index = await demo.wait("index", ("ready", "failed"))
     print(f"server indexed {index.get('files')} files of {root / PACKAGE} ({time.perf_counter() - started:.1f}s)")
     engine = await demo.wait("engine", ("ready", "unavailable"))
@@ -121,6 +123,7 @@ async def _completion(demo: DemoClient, engine: dict) -> None:
     lines = (demo.root / rel).read_text(encoding="utf-8").split("\n")
     number = next(i for i, line in enumerate(lines) if cut in line)
     column = lines[number].index(cut) + len(cut)
+    original = lines[number][column:]
     lines[number] = lines[number][:column]
     demo.open(rel, "\n".join(lines))
     started = time.perf_counter()
@@ -136,7 +139,7 @@ async def _completion(demo: DemoClient, engine: dict) -> None:
         f"model: {engine.get('model')} ({engine.get('backend')}); {rel}:{number + 1}, after {lines[number].strip()!r}"
     )
     for item in result.items:
-        print(f"suggestion ({took:.0f} ms): {item.insert_text!r}")
+        print(f"suggestion ({took:.0f} ms): {item.insert_text!r} (the file has {original!r} there)")
     if not result.items:
         print(f"no suggestion ({took:.0f} ms)")
     pack = await demo.client.workspace_execute_command_async(t.ExecuteCommandParams("wholerepo.showContext"))

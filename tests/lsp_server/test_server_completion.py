@@ -179,3 +179,17 @@ async def test_edits_through_incremental_sync_reach_the_completion(session, stub
     assert [item.insert_text for item in result.items] == ["values)"]
     prompt = stub.bodies(COMPLETIONS)[-1]["prompt"]
     assert "return sum(" in prompt
+
+
+async def test_explain_with_a_model_keeps_only_citations_the_index_backs(session, stub):
+    from ..engine.openai_stub_server import chat_chunk
+
+    reply = "`make_circle` is defined at shapes.py:15 and called from main.py:9 and from nowhere.py:3."
+    stub.script("/v1/chat/completions", Reply.sse(chat_chunk(reply), chat_chunk(finish="stop")))
+    result = await session.client.workspace_execute_command_async(
+        t.ExecuteCommandParams("wholerepo.explain", [session.uri("main.py"), {"line": 8, "character": 12}])
+    )
+    assert result["model"] == "qwen2.5-coder-7b"
+    assert "shapes.py:15" in result["markdown"] and "nowhere.py:3" not in result["markdown"]
+    [request] = stub.bodies("/v1/chat/completions")[-1:]
+    assert "def make_circle(radius: float) -> Circle" in request["messages"][-1]["content"]
