@@ -43,6 +43,8 @@ def test_server_command_and_initialization_options(result: dict) -> None:
             "hover": True,
             "code_lens": False,
             "diagnostics": True,
+            "review": False,
+            "refactor": True,
         },
     }
     assert result["local_init_options"]["backend"] == {"kind": "local"}

@@ -16,6 +16,8 @@ export interface Settings {
     hover: boolean;
     codeLens: boolean;
     diagnostics: boolean;
+    review: boolean;
+    refactor: boolean;
   };
 }
 
@@ -56,6 +58,8 @@ export function readSettings(get: Lookup): Settings {
       hover: flag(get, "features.hover"),
       codeLens: flag(get, "features.codeLens"),
       diagnostics: flag(get, "features.diagnostics"),
+      review: flag(get, "features.review", false),
+      refactor: flag(get, "features.refactor"),
     },
   };
   if (kind === "openai") {
@@ -103,6 +107,8 @@ export function initializationOptions(settings: Settings): Record<string, unknow
       hover: settings.features.hover,
       code_lens: settings.features.codeLens,
       diagnostics: settings.features.diagnostics,
+      review: settings.features.review,
+      refactor: settings.features.refactor,
     },
   };
 }
@@ -131,8 +137,8 @@ function positiveInt(get: Lookup, key: string, fallback: number): number {
   return value;
 }
 
-function flag(get: Lookup, key: string): boolean {
-  const value = get(key) ?? true;
+function flag(get: Lookup, key: string, fallback = true): boolean {
+  const value = get(key) ?? fallback;
   if (typeof value !== "boolean") {
     throw new SettingsError(key, `must be true or false, not ${JSON.stringify(value)}`);
   }

@@ -11,7 +11,16 @@ M.defaults = {
   root_markers = { '.git', 'pyproject.toml', 'package.json', 'go.mod', 'Cargo.toml', '.hg' },
   backend = { kind = 'local', url = nil, model = nil, api_key_env = nil },
   budgets = { context_tokens = 8192, max_tokens = 128 },
-  features = { inline_completion = true, completion = true, hover = true, code_lens = true, diagnostics = true },
+  -- review: the model reviews code as diagnostics (sends code to the model), off unless asked for.
+  features = {
+    inline_completion = true,
+    completion = true,
+    hover = true,
+    code_lens = true,
+    diagnostics = true,
+    review = false,
+    refactor = true,
+  },
   inline = {
     auto_trigger = true,
     debounce_ms = 150,

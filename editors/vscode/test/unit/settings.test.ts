@@ -10,7 +10,15 @@ test("defaults: local backend, `wholerepo serve` on PATH, every feature on", () 
   assert.deepEqual(initializationOptions(settings), {
     backend: { kind: "local" },
     budgets: { context_tokens: 8192, max_tokens: 128 },
-    features: { inline_completion: true, completion: true, hover: true, code_lens: true, diagnostics: true },
+    features: {
+      inline_completion: true,
+      completion: true,
+      hover: true,
+      code_lens: true,
+      diagnostics: true,
+      review: false,
+      refactor: true,
+    },
   });
 });
 
