@@ -20,6 +20,7 @@ from indexer import Definition, StoredDefinition
 from .edits import Position, Range
 from .workspace import Workspace
 
+_INITS = ("/__init__.py", "/__init__.pyi")
 MAX_REFERENCE_CANDIDATES = 20000  # occurrences of one name examined before giving up on the rest
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*")
 _IMPORT_LINE = re.compile(r"^\s*(?:from\s+\S+\s+)?import\b|^\s*import\b")
@@ -204,8 +205,32 @@ class Resolver:
     def _resolve_name(self, path: str, dotted: str) -> list[StoredDefinition]:
         key = (path, dotted)
         if key not in self._names:
-            self._names[key] = self.ws.index.resolve(path, dotted)
+            strict = self._through_import(path, dotted) if path.endswith((".py", ".pyi")) else None
+            self._names[key] = strict if strict is not None else self.ws.index.resolve(path, dotted)
         return self._names[key]
+
+    def _through_import(self, path: str, dotted: str) -> list[StoredDefinition] | None:
+        """A name a Python import binds, followed only through that import: the index's last resort
+        (any definition of that name anywhere) would otherwise answer for a name that comes from
+        outside the workspace (``from lzma import LZMACompressor`` landing on zipfile's class).
+        None where the index's own rules apply (a local name, a star import, ``import a.b``)."""
+        head, *rest = dotted.split(".")
+        if any(d.definition.name == head and d.definition.parent == -1 for d in self._defs(path)):
+            return None
+        rows = [r for r in self.ws.index.imports_of(path) if r.name != "*" and bound_name(r) == head]
+        if not rows or any(r.name is None and "." in r.module and not r.alias for r in rows):
+            return None
+        found: list[StoredDefinition] = []
+        for row in rows:
+            for target in row.targets:
+                module = self._module(target)
+                if row.name is None or imports_submodule(row, target):
+                    found.append(module)
+                else:
+                    found += self.ws.index.members(module, row.name)
+        for part in rest:
+            found = [member for owner in found for member in self.ws.index.members(owner, part)]
+        return list({(d.path, d.ord): d for d in found}.values())
 
     def _defs(self, path: str) -> list[StoredDefinition]:
         if path not in self._definitions:
@@ -308,6 +333,17 @@ def bound_name(row) -> str:
     if "/" in module:
         return module.rstrip("/").rsplit("/", 1)[-1]
     return module.split(".", 1)[0].lstrip(".")
+
+
+def imports_submodule(row, target: str) -> bool:
+    """``from pkg import sub`` resolved to the file of ``sub`` itself, rather than ``from .x import x``
+    resolved to module ``x`` (which must then define ``x``)."""
+    if module_stem(target) != row.name:
+        return False
+    last = re.split(r"[./]", row.module.rstrip("."))[-1]
+    if last != row.name:
+        return True
+    return posixpath.basename(posixpath.dirname(target)) == row.name and not target.endswith(_INITS)
 
 
 def module_stem(path: str) -> str:

@@ -20,9 +20,9 @@ import warnings
 from functools import lru_cache
 from pathlib import PurePosixPath
 
-from indexer import ImportRow, StoredDefinition
+from indexer import StoredDefinition
 
-from ..navigate import SourceLines, bound_name, module_stem
+from ..navigate import SourceLines, bound_name, imports_submodule
 from ..workspace import Workspace
 
 PYTHON_SUFFIXES = (".py", ".pyi")
@@ -39,7 +39,6 @@ MODULE_DUNDERS = frozenset(  # what every module has, or its loader sets
      "__dict__", "__cached__", "__annotations__", "__all__"}
 )
 MAX_STAR_DEPTH = 8
-_INITS = ("/__init__.py", "/__init__.pyi")
 _TWINS = (
     (".d.ts", ".ts", ".tsx", ".js", ".jsx"),
     (".d.cts", ".cts", ".cjs"),
@@ -167,17 +166,6 @@ class ModuleFacts:
             for entry in parent.iterdir()
             for suffix in PYTHON_SUFFIXES + NATIVE_SUFFIXES
         )
-
-
-def imports_submodule(row: ImportRow, target: str) -> bool:
-    """``from pkg import sub`` resolved to the file of ``sub`` itself, rather than ``from .x import x``
-    resolved to module ``x`` (which must then define ``x``)."""
-    if module_stem(target) != row.name:
-        return False
-    last = re.split(r"[./]", row.module.rstrip("."))[-1]
-    if last != row.name:
-        return True
-    return posixpath.basename(posixpath.dirname(target)) == row.name and not target.endswith(_INITS)
 
 
 def module_bindings(text: str) -> set[str] | None:

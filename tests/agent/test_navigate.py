@@ -142,3 +142,14 @@ def test_typescript_definition_and_references(tmp_path: Path) -> None:
         ]
     finally:
         ws.close()
+
+
+def test_a_name_imported_from_outside_is_not_a_namesake_in_the_workspace(shop: Workspace) -> None:
+    """``from pkg.native import Compressor`` where pkg.native star-imports a compiled module: the
+    class of the same name in app/other.py is neither its definition nor referenced by it."""
+    (shop.root / "pkg/native.py").write_text("from _native_ext import *\n", encoding="utf-8")
+    (shop.root / "app/other.py").write_text("class Compressor:\n    pass\n", encoding="utf-8")
+    (shop.root / "app/use.py").write_text("from pkg.native import Compressor\n\nCompressor()\n", encoding="utf-8")
+    shop.build_index()
+    assert definition_at(shop, "app/use.py", Position(2, 0)) == []
+    assert references_at(shop, "app/other.py", Position(0, 6)) == [loc("app/other.py", 0, 6, 16)]
