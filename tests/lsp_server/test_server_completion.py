@@ -193,3 +193,41 @@ async def test_explain_with_a_model_keeps_only_citations_the_index_backs(session
     assert "shapes.py:15" in result["markdown"] and "nowhere.py:3" not in result["markdown"]
     [request] = stub.bodies("/v1/chat/completions")[-1:]
     assert "def make_circle(radius: float) -> Circle" in request["messages"][-1]["content"]
+
+
+async def test_review_on_save_is_opt_in_and_its_fix_is_a_quick_fix(session, stub):
+    import json
+
+    from ..engine.openai_stub_server import chat_chunk
+
+    session.open("rev.py", "def half(x):\n    return x / 3\n")
+    session.client.text_document_did_save(t.DidSaveTextDocumentParams(session.doc("rev.py")))
+    await asyncio.sleep(0.3)
+    assert not [b for b in stub.bodies("/v1/chat/completions") if "rev.py" in b["messages"][-1]["content"]]
+
+    session.client.workspace_did_change_configuration(
+        t.DidChangeConfigurationParams(settings={"wholerepo": {"features": {"review": True}}})
+    )
+    issue = {"start_line": 2, "end_line": 2, "severity": "warning", "message": "half divides by 3"}
+    issue["fix"] = {"replacement": "    return x / 2"}
+    stub.script(
+        "/v1/chat/completions", Reply.sse(chat_chunk(json.dumps({"issues": [issue]})), chat_chunk(finish="stop"))
+    )
+    await asyncio.sleep(0.2)
+    session.client.text_document_did_save(t.DidSaveTextDocumentParams(session.doc("rev.py")))
+    for _ in range(100):
+        report = await session.client.text_document_diagnostic_async(t.DocumentDiagnosticParams(session.doc("rev.py")))
+        if report.items:
+            break
+        await asyncio.sleep(0.1)
+    [finding] = report.items
+    assert (finding.code, finding.message, finding.range.start.line) == ("review", "half divides by 3", 1)
+    actions = await session.client.text_document_code_action_async(
+        t.CodeActionParams(session.doc("rev.py"), finding.range, t.CodeActionContext(diagnostics=[finding]))
+    )
+    [fix] = [a for a in actions if getattr(a, "kind", None) == t.CodeActionKind.QuickFix]
+    [change] = fix.edit.document_changes
+    assert [e.new_text for e in change.edits] == ["    return x / 2"]
+    session.client.workspace_did_change_configuration(
+        t.DidChangeConfigurationParams(settings={"wholerepo": {"features": {"review": False}}})
+    )
