@@ -231,3 +231,34 @@ async def test_review_on_save_is_opt_in_and_its_fix_is_a_quick_fix(session, stub
     session.client.workspace_did_change_configuration(
         t.DidChangeConfigurationParams(settings={"wholerepo": {"features": {"review": False}}})
     )
+
+
+async def test_refactor_with_a_model_applies_one_confirmed_edit_through_the_client(session, stub):
+    from agent.refactor.blocks import NO_CHANGES
+
+    from ..engine.openai_stub_server import chat_chunk
+
+    def say(text: str) -> Reply:
+        return Reply.sse(chat_chunk(text), chat_chunk(finish="stop"))
+
+    block = "<<<<<<< SEARCH\n    return make_circle(1.0)\n=======\n    return make_circle(radius=1.0)\n>>>>>>> REPLACE"
+    stub.script("/v1/chat/completions", say("The function unit is all that changes."), say(block))
+    stub.script("/v1/chat/completions", *[say(NO_CHANGES) for _ in range(4)])  # any other file the index names
+    before = len(session.applied)
+    try:
+        summary = await session.client.workspace_execute_command_async(
+            t.ExecuteCommandParams(
+                "wholerepo.refactor",
+                ["pass the radius by keyword", session.uri("main.py"), {"line": 8, "character": 4}],
+            )
+        )
+    finally:
+        stub._replies["/v1/chat/completions"].clear()
+    assert summary["applied"] and summary["files"] == ["main.py"]
+    assert summary["label"] == "Refactor: pass the radius by keyword"
+    [applied] = session.applied[before:]
+    [change] = applied.edit.document_changes
+    assert change.text_document.uri == session.uri("main.py")
+    assert "make_circle(radius=1.0)" in "".join(e.new_text for e in change.edits)
+    [annotation] = applied.edit.change_annotations.values()
+    assert annotation.needs_confirmation
