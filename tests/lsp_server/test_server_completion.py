@@ -262,3 +262,17 @@ async def test_refactor_with_a_model_applies_one_confirmed_edit_through_the_clie
     assert "make_circle(radius=1.0)" in "".join(e.new_text for e in change.edits)
     [annotation] = applied.edit.change_annotations.values()
     assert annotation.needs_confirmation
+
+
+async def test_typing_through_a_shown_suggestion_asks_the_model_nothing(session, stub):
+    session.open("through.py", "def f(values):\n    return \n")
+    script(stub, "sum(v for v in values)")
+    first = await session.client.text_document_inline_completion_async(inline_params(session, "through.py", 1, 11))
+    assert [item.insert_text for item in first.items] == ["sum(v for v in values)"]
+    asked = len(stub.bodies(COMPLETIONS))
+    session.change("through.py", "sum(", t.Range(t.Position(1, 11), t.Position(1, 11)))
+    second = await session.client.text_document_inline_completion_async(inline_params(session, "through.py", 1, 15))
+    [item] = second.items
+    assert item.insert_text == "v for v in values)"  # the rest, after the `(` just typed
+    assert item.range == t.Range(t.Position(1, 15), t.Position(1, 15))
+    assert len(stub.bodies(COMPLETIONS)) == asked

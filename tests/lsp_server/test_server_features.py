@@ -213,3 +213,19 @@ async def test_failures_become_messages_not_crashes(session):
     assert any("hover failed" in m.message and "outside the workspace" in m.message for m in session.client.messages)
     status = await session.client.workspace_execute_command_async(t.ExecuteCommandParams("wholerepo.status"))
     assert status["index"]["state"] == "ready"  # still serving
+
+
+async def test_watched_file_changes_reach_the_index(session):
+    (session.root / "geometry.py").write_text("def hypotenuse(a, b):\n    return (a * a + b * b) ** 0.5\n")
+    session.client.workspace_did_change_watched_files(
+        t.DidChangeWatchedFilesParams([t.FileEvent(session.uri("geometry.py"), t.FileChangeType.Created)])
+    )
+    text = "from geometry import hypotenuse\n\nprint(hypotenuse(3, 4))\n"
+    session.open("use_geometry.py", text)
+    for _ in range(50):
+        found = await session.client.text_document_definition_async(
+            t.DefinitionParams(session.doc("use_geometry.py"), t.Position(2, 8))
+        )
+        if found:
+            break
+    assert [(f.uri, f.range.start) for f in found] == [(session.uri("geometry.py"), t.Position(0, 4))]
