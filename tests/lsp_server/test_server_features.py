@@ -229,3 +229,10 @@ async def test_watched_file_changes_reach_the_index(session):
         if found:
             break
     assert [(f.uri, f.range.start) for f in found] == [(session.uri("geometry.py"), t.Position(0, 4))]
+
+
+async def test_indexing_reported_work_done_progress(session):
+    [reports] = [r for r in session.client.progress_reports.values() if getattr(r[0], "title", "").endswith("indexing")]
+    assert isinstance(reports[0], t.WorkDoneProgressBegin) and reports[0].title == "wholerepo: indexing"
+    assert isinstance(reports[-1], t.WorkDoneProgressEnd)
+    assert all(isinstance(r, t.WorkDoneProgressReport) for r in reports[1:-1])
