@@ -232,3 +232,16 @@ def test_openai_backend_needs_url_and_model():
 def test_unknown_backend_is_named():
     with pytest.raises(BackendError, match="unknown backend 'gpt'"):
         backend_from_settings(EngineSettings(backend="gpt"))  # type: ignore[arg-type]
+
+
+def test_local_backend_is_the_shipped_checkpoint_or_says_why_not():
+    from agent.engines import default_checkpoint
+
+    if default_checkpoint() is None:
+        with pytest.raises(BackendError, match="engine/weights/default holds no trained checkpoint") as missing:
+            backend_from_settings(EngineSettings(backend="local"))
+        assert missing.value.kind == "no_model"
+        return
+    backend = backend_from_settings(EngineSettings(backend="local", device="cpu"))
+    assert backend.info.backend == "local" and backend.info.model == "default"
+    assert not any("random" in note for note in backend.info.notes)

@@ -68,3 +68,10 @@ def test_debounce_follows_the_typing_rhythm():
     for n in range(5):
         slow.keystroke(now=n * 0.9)
     assert slow.delay_s(now=3.6) == 0.1  # capped
+
+
+def test_serve_refuses_a_malformed_tcp_address(capsys):
+    from lsp_server.cli import main
+
+    assert main(["serve", "--tcp", "localhost:http"]) == 2
+    assert "--tcp must be [HOST:]PORT, not 'localhost:http'" in capsys.readouterr().err
