@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from ..edits import Range
 from .context import FileContext
 from .finding import Finding
-from .modules import imports_submodule, is_conditional, is_judged, is_python
+from .modules import imports_submodule, is_conditional, is_python
 
 
 def check_module_attributes(ctx: FileContext) -> Iterator[Finding]:
@@ -47,7 +47,7 @@ def _module_bindings(ctx: FileContext) -> dict[str, tuple[str, ...]]:
     found: dict[str, tuple[str, ...]] = {}
     for row in ctx.rows:
         targets = tuple(t for t in row.targets if is_python(t))
-        if not targets or row.name == "*" or not is_judged(ctx.ws, row.module):
+        if not targets or row.name == "*" or not ctx.facts.is_judged(row.module):
             continue
         if is_conditional(ctx.text_lines, row.line - 1):
             continue

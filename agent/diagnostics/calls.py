@@ -23,7 +23,7 @@ from ..edits import Range
 from ..navigate import bound_name
 from .context import FileContext
 from .finding import Finding
-from .modules import imports_submodule, is_judged, is_python
+from .modules import imports_submodule, is_python
 
 _DATACLASS = re.compile(r"^@(?:dataclasses\.)?dataclass(?:\((?P<args>.*)\))?$")
 _SPECIAL_FIELD = re.compile(r"\b(?:ClassVar|InitVar|KW_ONLY)\b")
@@ -113,7 +113,7 @@ def _callee_definitions(ctx: FileContext, dotted: str) -> list[StoredDefinition]
     (never the index's best guess); None when that is not certain."""
     head, _, attribute = dotted.partition(".")
     rows = [r for r in ctx.rows if r.name != "*" and bound_name(r) == head]
-    if len(rows) != 1 or not rows[0].targets or not is_judged(ctx.ws, rows[0].module):
+    if len(rows) != 1 or not rows[0].targets or not ctx.facts.is_judged(rows[0].module):
         return None  # outside the workspace, or bound twice
     row = rows[0]
     whole_module = row.name is None or any(imports_submodule(row, t) for t in row.targets)

@@ -19,7 +19,7 @@ from ..edits import FileChange, Range, TextEdit, WorkspaceChange
 from ..navigate import bound_name
 from .context import FileContext
 from .finding import Finding
-from .modules import MODULE_DUNDERS, SCRIPT_SUFFIXES, imports_submodule, is_conditional, is_judged, is_python, is_script
+from .modules import MODULE_DUNDERS, SCRIPT_SUFFIXES, imports_submodule, is_conditional, is_python, is_script
 
 CLOSE_MATCH_CUTOFF = 0.75
 _ASSET_SUFFIX = re.compile(r"\.(?!(?:[cm]?[jt]sx?)$)\w+$")
@@ -39,10 +39,10 @@ def check_imports(ctx: FileContext) -> Iterator[Finding]:
 
 def _python_statement(ctx: FileContext, line: int, module: str, rows: list[ImportRow]) -> Iterator[Finding]:
     if all(not row.targets for row in rows):
-        if is_judged(ctx.ws, module) and not _exists_elsewhere(ctx, module):
+        if ctx.facts.is_judged(module) and not _exists_elsewhere(ctx, module):
             yield _unresolved(ctx, line, module)
         return
-    if not is_judged(ctx.ws, module):
+    if not ctx.facts.is_judged(module):
         return  # a package found somewhere below the root: how it is imported is not ours to know
     for row in rows:
         if row.name in (None, "*") or not row.targets or row.name in MODULE_DUNDERS:

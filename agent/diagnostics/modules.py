@@ -17,7 +17,7 @@ import posixpath
 import re
 import sys
 import warnings
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import PurePosixPath
 
 from indexer import StoredDefinition
@@ -71,6 +71,15 @@ class ModuleFacts:
             self._provides[key] = True  # an import cycle: assume yes rather than loop
             self._provides[key] = any(self._compute(m, name, depth) for m in self.variants(module))
         return self._provides[key]
+
+    @cached_property
+    def packages(self) -> frozenset[str]:
+        return workspace_packages(self.ws)
+
+    def is_judged(self, module: str) -> bool:
+        """Whether imports of this module spelling are checked: relative ones always, absolute ones
+        when their top package is one of the workspace's own."""
+        return module.startswith(".") or module.split(".", 1)[0] in self.packages
 
     def variants(self, module: str) -> list[str]:
         """The module and its indexed twins: source and stub (``x.py``/``x.pyi``), script and
@@ -237,12 +246,6 @@ def workspace_packages(ws: Workspace) -> frozenset[str]:
     less any that shadow a standard-library module."""
     paths = tuple(sorted(p for p in ws.index.store.paths() if is_python(p)))
     return _top_packages(str(ws.root), paths) - frozenset(sys.stdlib_module_names)
-
-
-def is_judged(ws: Workspace, module: str) -> bool:
-    """Whether imports of this module spelling are checked: relative ones always, absolute ones
-    when their top package is one of the workspace's own."""
-    return module.startswith(".") or module.split(".", 1)[0] in workspace_packages(ws)
 
 
 def is_conditional(lines: list[str], line: int) -> bool:
