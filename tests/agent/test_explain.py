@@ -167,3 +167,17 @@ async def test_narrate_is_grounded_in_the_summary(shop: Workspace) -> None:
         assert summary_text(explanation) in prompt
         assert "--- pkg/pricing.py:7-9\ndef total(cart: Cart, discount: float = 0.0) -> float:" in prompt
         assert "pkg/models.py" in prompt  # the packed context brings the definition of Cart
+
+
+@pytest.mark.asyncio
+async def test_narrate_a_file(shop: Workspace) -> None:
+    async with scripted_model() as (server, backend):
+        story = "pricing.py imports Cart (pkg/pricing.py:2); app/main.py:7 imports it; see pkg/pricing.py:40."
+        server.script("/v1/chat/completions", Reply.sse(chat_chunk(story), chat_chunk(finish="stop")))
+        explanation = explain_file(shop, PRICING)
+        narrative = await narrate(shop, explanation, backend)
+        assert narrative == "pricing.py imports Cart (pkg/pricing.py:2); app/main.py:7 imports it; see."
+        (request,) = server.bodies("/v1/chat/completions")
+        prompt = request["messages"][1]["content"]
+        assert "- imported by app/main.py:7" in prompt
+        assert "- defines function total at pkg/pricing.py:7" in prompt
