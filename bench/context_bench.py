@@ -26,7 +26,7 @@ from agent import Cursor, PackRequest, Workspace, WorkspaceSettings, load_tokeni
 from agent.context import ContextPacker, render_fim_prompt
 from engine import TEMPLATES
 
-from .index_bench import stdlib_root
+from .index_bench import STDLIB_EXCLUDE, stdlib_root
 from .report import percentile, print_table, save
 
 LATENCY_FILES = ("json/encoder.py", "http/client.py", "email/message.py", "asyncio/base_events.py", "argparse.py")
@@ -147,11 +147,13 @@ def whole_repo_pack(tokenizer) -> dict:
 def run() -> dict:
     tokenizer = load_tokenizer("deepseek")
     root = stdlib_root()
-    with tempfile.TemporaryDirectory() as index_dir, Workspace(root, WorkspaceSettings(Path(index_dir))) as workspace:
-        workspace.build_index()
-        packer = ContextPacker(workspace.index, tokenizer)
-        latency = pack_latency(workspace, packer)
-        reuse = [prefix_reuse(workspace, packer, budget) for budget in (8192, 32768)]
+    with tempfile.TemporaryDirectory() as index_dir:
+        settings = WorkspaceSettings(Path(index_dir), exclude=STDLIB_EXCLUDE)
+        with Workspace(root, settings) as workspace:
+            workspace.build_index()
+            packer = ContextPacker(workspace.index, tokenizer)
+            latency = pack_latency(workspace, packer)
+            reuse = [prefix_reuse(workspace, packer, budget) for budget in (8192, 32768)]
     whole = whole_repo_pack(tokenizer)
     figures = {"pack_8k": latency, "prefix_reuse": reuse, "whole_repo_1m": whole}
     rows = [

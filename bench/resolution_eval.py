@@ -38,7 +38,8 @@ def evaluate(cases_path: Path) -> tuple[Counter, Counter, list[tuple]]:
                     continue
                 gold = case["gold"][0]
                 hit = any(
-                    d.path == gold["path"] and d.definition.start_line <= gold["def_line"] <= d.definition.end_line
+                    d.path == gold["path"]
+                    and d.definition.start_line <= gold["def_line"] <= d.definition.end_line
                     and d.definition.kind != "module"
                     for d in found
                 )
