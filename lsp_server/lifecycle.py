@@ -37,6 +37,7 @@ def register(server) -> None:
             index_dir = Path(ls.settings.index_dir) if ls.settings.index_dir else None
             ls.ws = Workspace(ls.root, WorkspaceSettings(index_dir=index_dir))
             ls.spawn(build_index(ls))
+        ls.workspace_opened.set()
         ls.spawn(start_engine(ls))
 
     @server.feature(t.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -106,6 +107,7 @@ async def build_index(ls) -> None:
     except Exception as error:
         ls.index_status = {"state": "failed", "message": str(error)}
         ls.report(f"indexing failed: {error}", t.MessageType.Error)
+        ls.index_ready.set()  # nobody waits forever for an index that will not come; they read the state
         ls.send_status()
         return
     finally:
@@ -122,7 +124,11 @@ async def _begin_progress(ls, token: str, title: str) -> bool:
     window = ls.client_capabilities.window
     if window is None or not window.work_done_progress:
         return False
-    await ls.work_done_progress.create_async(token)
+    try:
+        await ls.work_done_progress.create_async(token)
+    except Exception as error:  # noqa: BLE001 - a client that refuses the token still gets its index
+        ls.report(f"no progress reporting: the client refused window/workDoneProgress/create ({error})")
+        return False
     ls.work_done_progress.begin(token, t.WorkDoneProgressBegin(title=title, percentage=0, cancellable=False))
     return True
 

@@ -39,6 +39,7 @@ class WholerepoServer(LanguageServer):
         self.engine_status: dict[str, object] = {"state": "starting"}
         self.index_status: dict[str, object] = {"state": "waiting"}
         self.index_ready: asyncio.Event | None = None
+        self.workspace_opened = asyncio.Event()  # set once `initialized` has opened (or found no) workspace
         self.inflight: dict[str, asyncio.Task] = {}  # the running completion per document
         self.rhythms: dict[str, TypingRhythm] = {}
         self.counters = {"completions": 0, "superseded": 0, "agent_ms_total": 0.0}
