@@ -11,6 +11,8 @@ from typing import Literal
 
 from engine import Backend, BackendError, OpenAIBackend, OpenAISettings
 
+from .privacy import OutboundGuard, is_loopback_url
+
 BACKENDS = ("local", "openai")
 
 
@@ -49,7 +51,7 @@ def default_checkpoint() -> str | None:
 def _openai(settings: EngineSettings) -> Backend:
     if not settings.url or not settings.model:
         raise BackendError("the openai backend needs `url` and `model`", kind="bad_settings")
-    return OpenAIBackend(
+    backend = OpenAIBackend(
         OpenAISettings(
             base_url=settings.url,
             model=settings.model,
@@ -59,6 +61,9 @@ def _openai(settings: EngineSettings) -> Backend:
             context_window=settings.context_window,
         )
     )
+    if is_loopback_url(settings.url):
+        return backend
+    return OutboundGuard(backend, endpoint=settings.url)  # secrets never leave for another machine
 
 
 def _local(settings: EngineSettings) -> Backend:

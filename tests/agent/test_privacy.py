@@ -96,3 +96,12 @@ async def test_no_secret_byte_reaches_the_wire_through_the_guard(server):
     assert "def f():" in wire  # the code itself did go out
     for secret in [*CANARIES.values(), "p4ssw0rd-canary", PEM_BODY]:
         assert secret not in wire
+
+
+def test_remote_openai_endpoints_are_guarded_and_loopback_ones_are_not():
+    from agent import EngineSettings, backend_from_settings
+
+    remote = backend_from_settings(EngineSettings(backend="openai", url="https://api.deepseek.com/v1", model="m"))
+    local = backend_from_settings(EngineSettings(backend="openai", url="http://127.0.0.1:8000/v1", model="m"))
+    assert isinstance(remote, OutboundGuard) and remote.endpoint == "https://api.deepseek.com/v1"
+    assert not isinstance(local, OutboundGuard)
