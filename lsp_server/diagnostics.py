@@ -4,7 +4,6 @@ pull when offered; pushing as well shows everything twice). Model review runs on
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from lsprotocol import types as t
 
@@ -14,7 +13,6 @@ from .convert import diagnostic, workspace_edit
 from .errors import guarded
 
 PUSH_DELAY_S = 0.3
-WORKSPACE_OPEN_WAIT_S = 30  # a pull that arrives before `initialized` has opened the workspace waits this long
 
 
 def register(server) -> None:
@@ -46,12 +44,8 @@ async def findings(ls, rel: str) -> list:
 
 
 async def document_diagnostics(ls, uri: str) -> list[t.Diagnostic]:
-    # Editors pull diagnostics for the open files at once, before `initialized` has opened the workspace.
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(ls.workspace_opened.wait(), WORKSPACE_OPEN_WAIT_S)
-    if ls.ws is None:
+    if not await ls.ready_for(uri):
         return []
-    await ls.settled(uri)
     return [diagnostic(ls, finding) for finding in await findings(ls, ls.rel(uri))]
 
 

@@ -24,7 +24,7 @@ def register(server) -> None:
     @server.feature(t.TEXT_DOCUMENT_HOVER)
     @guarded(what="hover")
     async def hover(ls, params: t.HoverParams) -> t.Hover | None:
-        if not ls.settings.enabled("hover") or ls.ws is None:
+        if not ls.settings.enabled("hover") or not await ls.ready_for(params.text_document.uri):
             return None
         rel, position = ls.at(params.text_document, params.position)
         explanation = await asyncio.to_thread(agent.explain_symbol, ls.ws, rel, position)
@@ -36,7 +36,7 @@ def register(server) -> None:
     @server.feature(t.TEXT_DOCUMENT_CODE_LENS)
     @guarded(list, what="code lens")
     async def code_lens(ls, params: t.CodeLensParams) -> list[t.CodeLens]:
-        if not ls.settings.enabled("codeLens") or ls.ws is None:
+        if not ls.settings.enabled("codeLens") or not await ls.ready_for(params.text_document.uri):
             return []
         rel = ls.rel(params.text_document.uri)
         lenses = await asyncio.to_thread(agent.code_lenses, ls.ws, rel)
@@ -56,6 +56,8 @@ def register(server) -> None:
     @server.feature(t.TEXT_DOCUMENT_DEFINITION)
     @guarded(list, what="go to definition")
     async def definition(ls, params: t.DefinitionParams) -> list[t.Location]:
+        if not await ls.ready_for(params.text_document.uri):
+            return []
         rel, position = ls.at(params.text_document, params.position)
         found = await asyncio.to_thread(agent.definition_at, ls.ws, rel, position)
         return [location(ls, each) for each in found]
@@ -63,6 +65,8 @@ def register(server) -> None:
     @server.feature(t.TEXT_DOCUMENT_REFERENCES)
     @guarded(list, what="find references")
     async def references(ls, params: t.ReferenceParams) -> list[t.Location]:
+        if not await ls.ready_for(params.text_document.uri):
+            return []
         rel, position = ls.at(params.text_document, params.position)
         include = params.context.include_declaration
         found = await asyncio.to_thread(agent.references_at, ls.ws, rel, position, include)

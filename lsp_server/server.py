@@ -8,6 +8,7 @@ lines that call agent/.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from .settings import ServerSettings
 
 VERSION = "0.1.0"
 STATUS = "wholerepo/status"
+WORKSPACE_OPEN_WAIT_S = 30  # how long a request that arrives before `initialized` opened the workspace waits
 log = logging.getLogger("wholerepo")
 
 
@@ -88,6 +90,18 @@ class WholerepoServer(LanguageServer):
             except ValueError:
                 continue
         return found
+
+    async def ready_for(self, uri: str) -> bool:
+        """Wait until the workspace is open and the document's latest text is indexed.
+
+        Editors ask about open files at once, before `initialized` has opened the workspace and before
+        the didOpen overlay has landed; False when there is still no workspace after the wait."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.workspace_opened.wait(), WORKSPACE_OPEN_WAIT_S)
+        if self.ws is None:
+            return False
+        await self.settled(uri)
+        return True
 
     async def settled(self, uri: str) -> None:
         """Wait until the buffer's latest text is in the index (its overlay update is debounced)."""
