@@ -60,25 +60,44 @@ class WorkspaceChange:
         return sum(len(change.edits) for change in self.files)
 
 
-def offset_of(text: str, position: Position) -> int:
-    """The string index of a position; raises ValueError when it lies outside the text."""
-    lines = text.splitlines(keepends=True)
+def line_starts(text: str) -> list[int]:
+    """The string index where each line begins; lines end at "\n" only, as in LSP (a form feed or
+    another character `str.splitlines` breaks on is part of its line)."""
+    starts = [0]
+    found = text.find("\n")
+    while found != -1:
+        starts.append(found + 1)
+        found = text.find("\n", found + 1)
+    return starts
+
+
+def offset_of(text: str, position: Position, starts: list[int] | None = None) -> int:
+    """The string index of a position; raises ValueError when it lies outside the text.
+
+    `starts` (from `line_starts(text)`) spares recomputing them for many positions in one text.
+    """
+    starts = starts if starts is not None else line_starts(text)
     if position.line < 0 or position.column < 0:
         raise ValueError(f"negative position {position}")
-    if position.line == len(lines) and position.column == 0:
+    if position.line == len(starts) and position.column == 0:
         return len(text)
-    if position.line >= len(lines):
-        raise ValueError(f"line {position.line} is past the end ({len(lines)} lines)")
-    line = lines[position.line]
-    content = line.rstrip("\r\n")
-    if position.column > len(content):
+    if position.line >= len(starts):
+        raise ValueError(f"line {position.line} is past the end ({len(starts)} lines)")
+    begin = starts[position.line]
+    end = starts[position.line + 1] - 1 if position.line + 1 < len(starts) else len(text)
+    if end > begin and text[end - 1] == "\r":
+        end -= 1
+    if position.column > end - begin:
         raise ValueError(f"column {position.column} is past the end of line {position.line}")
-    return sum(len(previous) for previous in lines[: position.line]) + position.column
+    return begin + position.column
 
 
 def apply_edits(text: str, edits: tuple[TextEdit, ...] | list[TextEdit]) -> str:
     """The text after the edits; edits must not overlap (ValueError otherwise)."""
-    spans = sorted((offset_of(text, e.range.start), offset_of(text, e.range.end), e.new_text) for e in edits)
+    starts = line_starts(text)
+    spans = sorted(
+        (offset_of(text, e.range.start, starts), offset_of(text, e.range.end, starts), e.new_text) for e in edits
+    )
     out: list[str] = []
     cursor = 0
     for start, end, new_text in spans:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..edits import Position, Range, TextEdit, apply_edits
+from ..edits import Position, Range, TextEdit, apply_edits, line_starts, offset_of
 
 SEARCH, DIVIDER, REPLACE = "<<<<<<< SEARCH", "=======", ">>>>>>> REPLACE"
 _BLOCK = re.compile(r"^<<<<<<< SEARCH\n(.*?)\n?^=======\n(.*?)^>>>>>>> REPLACE[ \t]*$", re.S | re.M)
@@ -70,8 +70,9 @@ def check_confined(before: str, after: str, edits: tuple[TextEdit, ...]) -> None
     if apply_edits(before, edits) != after:
         raise BlockError("the edited text differs from the blocks' replacements")
     cursor_before = cursor_after = 0
+    starts = line_starts(before)
     for edit in edits:
-        start, end = _offset(before, edit.range.start), _offset(before, edit.range.end)
+        start, end = offset_of(before, edit.range.start, starts), offset_of(before, edit.range.end, starts)
         kept = before[cursor_before:start]
         if after[cursor_after : cursor_after + len(kept)] != kept:
             raise BlockError("text outside the edited regions changed")
@@ -84,8 +85,3 @@ def check_confined(before: str, after: str, edits: tuple[TextEdit, ...]) -> None
 def _position(text: str, offset: int) -> Position:
     line = text.count("\n", 0, offset)
     return Position(line, offset - (text.rfind("\n", 0, offset) + 1))
-
-
-def _offset(text: str, position: Position) -> int:
-    lines = text.split("\n")
-    return sum(len(line) + 1 for line in lines[: position.line]) + position.column
