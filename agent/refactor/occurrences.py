@@ -11,6 +11,7 @@ fallback). Python ``__all__`` strings are included wherever the name is bound to
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -20,6 +21,7 @@ from indexer import Definition, StoredDefinition, parse_source
 
 from ..navigate import Resolver, SourceLines, Token, token_at
 from ..workspace import Workspace
+from .overrides import CLASS_KINDS, bases
 from .scopes import binding_scope, import_binding
 
 PYTHON_SUFFIXES = (".py", ".pyi")
@@ -74,21 +76,28 @@ class Finder:
             if role == "head" and binding_scope(node, token.name, is_python(path)) is not None:
                 local = self._nested_named(path, token)
                 return token, local
+            if role == "attribute":
+                found = self.attribute_targets(path, node, token.line, token.start, token.name) or []
+                return token, [d for d in found if d.ord >= 0]
         found = self.resolver.resolve(path, token)
         return token, [d for d in found if d.ord >= 0]
 
     # -- all sites of a definition ------------------------------------------------------------
 
-    def sites(self, target: StoredDefinition, lookup: str | None = None) -> list[Site]:
-        """The definition's own name(s) and every reference to it, in file order."""
+    def sites(
+        self, target: StoredDefinition, lookup: str | None = None, family: Sequence[StoredDefinition] = ()
+    ) -> list[Site]:
+        """The definition's own name(s) and every reference to it, in file order. ``family``: methods
+        that override or are overridden by ``target``, renamed with it (their sites are included)."""
         name = target.definition.name
-        found = set(self.definition_sites(target))
+        members = (target, *(m for m in family if not self._same(m, target)))
+        found = {site for member in members for site in self.definition_sites(member)}
         binding_files = {target.path} if target.definition.parent == -1 else set()
         candidates = self.ws.index.references(name)
         if len(candidates) > MAX_CANDIDATES:
             raise OverflowError(f"'{name}' occurs more than {MAX_CANDIDATES} times")
         for occurrence in candidates:
-            site = self._site(target, occurrence.path, occurrence.line - 1, occurrence.col, name, lookup or name)
+            site = self._site(members, occurrence.path, occurrence.line - 1, occurrence.col, name, lookup or name)
             if site is not None:
                 found.add(site)
                 if site.kind == "import" and self._binds_unaliased(occurrence.path, name):
@@ -115,9 +124,9 @@ class Finder:
         return sites
 
     def _site(
-        self, target: StoredDefinition, path: str, line: int, byte_col: int, name: str, lookup: str
+        self, targets: Sequence[StoredDefinition], path: str, line: int, byte_col: int, name: str, lookup: str
     ) -> Site | None:
-        """The site at an occurrence of ``name`` when it denotes ``target`` once spelled ``lookup``."""
+        """The site at an occurrence of ``name`` when it denotes one of ``targets`` once spelled ``lookup``."""
         column = self.lines.column(path, line, byte_col)
         node = self.node_at(path, line, column, name)
         if node is None:
@@ -127,42 +136,82 @@ class Finder:
         if role == "never":
             return None
         if role == "import":
-            hit = any(self._same(d, target) for d in self._imported(path, node, lookup))
+            hit = self._hits(self._imported(path, node, lookup), targets)
             return Site(path, line, column, column + len(name), "import") if hit else None
         if role == "attribute":
-            token = token_at(self.lines.line(path, line), line, column)
-            if token is None or token.name != name:
+            found = self.attribute_targets(path, node, line, column, lookup)
+            if found is None:
                 return None
-            chain = token.chain[: len(token.chain) - len(name)] + lookup
-            found = self.resolver.resolve(path, Token(lookup, line, column, column + len(lookup), chain))
             if not found and name == lookup:
                 self.unknown_receivers.append(site)
-            return site if any(self._same(d, target) for d in found) else None
+            return site if self._hits(found, targets) else None
         scope = binding_scope(node, name, is_python(path))
+        target = targets[0]
         if target.definition.parent != -1:
-            parent = self._parent(target)
-            if scope is None or path != target.path or not self._is_scope_of(scope, parent) or name != lookup:
+            in_class = scope is not None and name == lookup
+            if not in_class or not any(t.path == path and self._is_scope_of(scope, self._parent(t)) for t in targets):
                 return None
         elif scope is not None:
             imported = import_binding(scope, name) if is_python(path) else None
-            if imported is None or not any(self._same(d, target) for d in self._imported(path, imported, lookup)):
+            if imported is None or not self._hits(self._imported(path, imported, lookup), targets):
                 return None  # a local of the same name (a function-level import of the symbol is the symbol)
         else:
             found = self.resolver.resolve(path, Token(lookup, line, column, column + len(lookup), lookup))
-            if not any(self._same(d, target) for d in found) or not self._bound_to(path, lookup, target):
+            if not self._hits(found, targets) or not self._bound_to(path, lookup, target):
                 return None
         return Site(path, line, column, column + len(name), "shorthand" if role == "shorthand" else "reference")
 
-    def leftovers(self, target: StoredDefinition, old: str) -> list[Site]:
+    def attribute_targets(
+        self, path: str, node: Node, line: int, column: int, lookup: str
+    ) -> list[StoredDefinition] | None:
+        """What ``obj.<lookup>`` denotes, the attribute being ``node``: through the module or the
+        receiver's inferred class, a constructor call (``E().m``, ``new E().m``) or ``super()``.
+        None when the text there is not that attribute."""
+        token = token_at(self.lines.line(path, line), line, column)
+        if token is None or token.name != node.text.decode("utf-8", "replace"):
+            return None
+        receiver = node.parent.child_by_field_name("object") if node.parent is not None else None
+        if receiver is not None and receiver.type in ("call", "call_expression", "new_expression", "super"):
+            return [m for owner in self._call_classes(path, receiver) for m in self.ws.index.members(owner, lookup)]
+        chain = token.chain[: len(token.chain) - len(token.name)] + lookup
+        return self.resolver.resolve(path, Token(lookup, line, column, column + len(lookup), chain))
+
+    def _call_classes(self, path: str, receiver: Node) -> list[StoredDefinition]:
+        """The classes of the object a call expression makes: ``super()``'s bases, a constructor's class."""
+        if receiver.type == "super" or (receiver.type == "call" and _callee(receiver) == b"super"):
+            klass = self._enclosing_class(path, receiver.start_point[0])
+            return bases(self, klass) if klass is not None else []
+        callee = receiver.child_by_field_name("constructor" if receiver.type == "new_expression" else "function")
+        if callee is None or callee.type not in ("identifier", "attribute", "member_expression"):
+            return []
+        row, byte_col = callee.end_point
+        end = self.lines.column(path, row, byte_col)
+        token = token_at(self.lines.line(path, row), row, end)
+        if token is None:
+            return []
+        return [d for d in self.resolver.resolve(path, token) if d.definition.kind in CLASS_KINDS]
+
+    def _enclosing_class(self, path: str, row: int) -> StoredDefinition | None:
+        spanning = [
+            d
+            for d in self.ws.index.definitions(path)
+            if d.definition.kind in CLASS_KINDS and d.definition.start_line <= row + 1 <= d.definition.end_line
+        ]
+        return max(spanning, key=lambda d: d.definition.start_line, default=None)
+
+    def leftovers(self, target: StoredDefinition, old: str, family: Sequence[StoredDefinition] = ()) -> list[Site]:
         """After a rename to ``target``'s name: occurrences still spelled ``old`` that now denote
-        nothing but would denote the target under its new name (a missed reference)."""
+        nothing but would denote the target (or its family) under its new name (a missed reference)."""
         new = target.definition.name
+        members = (target, *(m for m in family if not self._same(m, target)))
         missed = []
         for occurrence in self.ws.index.references(old)[:MAX_CANDIDATES]:
             line = occurrence.line - 1
-            site = self._site(target, occurrence.path, line, occurrence.col, old, new)
+            site = self._site(members, occurrence.path, line, occurrence.col, old, new)
             if site is not None and not self._denotes_anything(site, old):
                 missed.append(site)
+        if target.definition.parent != -1:
+            return missed
         bound_here = {target.path} | {s.path for s in self.sites(target) if s.kind == "reference"}
         for path in sorted(bound_here):
             if not self.ws.index.resolve(path, old) or not self._binds(path, old):
@@ -344,6 +393,11 @@ class Finder:
     def _same(a: StoredDefinition, b: StoredDefinition) -> bool:
         return (a.path, a.ord) == (b.path, b.ord)
 
+    @staticmethod
+    def _hits(found: list[StoredDefinition], targets: Sequence[StoredDefinition]) -> bool:
+        keys = {(t.path, t.ord) for t in targets}
+        return any((d.path, d.ord) in keys for d in found)
+
 
 def _field_of(parent: Node, child: Node) -> str | None:
     for index in range(parent.child_count):
@@ -351,6 +405,11 @@ def _field_of(parent: Node, child: Node) -> str | None:
         if candidate is not None and candidate.start_byte == child.start_byte and candidate.end_byte == child.end_byte:
             return parent.field_name_for_child(index)
     return None
+
+
+def _callee(call: Node) -> bytes | None:
+    function = call.child_by_field_name("function")
+    return function.text if function is not None else None
 
 
 def _ancestor(node: Node, types: tuple[str, ...]) -> Node | None:

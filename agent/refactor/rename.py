@@ -17,6 +17,7 @@ from ..workspace import Workspace
 from .errors import RefactorError
 from .identifiers import check_identifier
 from .occurrences import Finder, Site, is_python
+from .overrides import override_family
 from .scopes import binding_scope
 from .target import find_target
 from .validate import check_parses, proposed_texts, scratch_workspace
@@ -35,8 +36,9 @@ def rename(
     check_identifier(target.path, new_name)
     if new_name == old:
         raise RefactorError(f"'{old}' already has that name")
+    family = override_family(finder, target)
     try:
-        sites = finder.sites(target)
+        sites = finder.sites(target, family=family)
     except OverflowError as error:
         raise RefactorError(f"too many occurrences to check: {error}") from None
     if target.definition.parent != -1 and finder.unknown_receivers:
@@ -45,9 +47,9 @@ def rename(
             f"'.{old}' is also used on objects whose class cannot be inferred ({where}"
             f"{', ...' if len(finder.unknown_receivers) > 5 else ''}); renaming only the known uses could break them"
         )
-    check_clashes(finder, target, sites, new_name)
+    check_clashes(finder, family, sites, new_name)
     change = change_from_sites(f"Rename '{old}' to '{new_name}'", sites, old, new_name, versions)
-    validate_rename(ws, change, target, sites)
+    validate_rename(ws, change, target, sites, family)
     return change
 
 
@@ -63,14 +65,14 @@ def change_from_sites(
     return WorkspaceChange(label, files)
 
 
-def check_clashes(finder: Finder, target: StoredDefinition, sites: list[Site], new: str) -> None:
-    """Refuse a name the touched scopes already bind, or that a touched file already uses in a way
-    the rename would capture or shadow."""
-    d = target.definition
-    if d.parent != -1:
-        parent = finder.ws.index.definitions(target.path)[d.parent]
+def check_clashes(finder: Finder, family: list[StoredDefinition], sites: list[Site], new: str) -> None:
+    """Refuse a name the touched scopes (every class of an override family) already bind, or that a
+    touched file already uses in a way the rename would capture or shadow."""
+    d = family[0].definition
+    for member in family if d.parent != -1 else ():
+        parent = finder.ws.index.definitions(member.path)[member.definition.parent]
         members = finder.ws.index.all_members(parent) if parent.definition.kind in ("class", "interface") else []
-        siblings = [s for s in finder.ws.index.definitions(target.path) if s.definition.parent == d.parent]
+        siblings = [s for s in finder.ws.index.definitions(member.path) if s.definition.parent == parent.ord]
         for other in members + siblings:
             if other.definition.name == new:
                 raise RefactorError(
@@ -106,24 +108,33 @@ def _encloses(finder: Finder, scope, site: Site) -> bool:
     return node is not None and scope.start_byte <= node.start_byte and node.end_byte <= scope.end_byte
 
 
-def validate_rename(ws: Workspace, change: WorkspaceChange, target: StoredDefinition, sites: list[Site]) -> None:
+def validate_rename(
+    ws: Workspace,
+    change: WorkspaceChange,
+    target: StoredDefinition,
+    sites: list[Site],
+    family: list[StoredDefinition] | None = None,
+) -> None:
     """RefactorError unless the renamed files parse and a re-index agrees with the edit."""
     texts = proposed_texts(ws, change)
     check_parses(texts)
     old = target.definition.name
     expected = sum(1 for s in sites if s.kind in REFERENCE_KINDS)
     with scratch_workspace(ws, {path: after for path, (_, after) in texts.items()}) as scratch:
-        renamed = scratch.index.definitions(target.path)
-        if target.ord >= len(renamed) or renamed[target.ord].definition.name == old:
-            raise RefactorError(f"after the edit, {target.path} no longer defines the renamed symbol where it was")
+        renamed = []
+        for member in family or [target]:
+            now = scratch.index.definitions(member.path)
+            if member.ord >= len(now) or now[member.ord].definition.name == old:
+                raise RefactorError(f"after the edit, {member.path} no longer defines the renamed symbol where it was")
+            renamed.append(now[member.ord])
         finder = Finder(scratch)
-        new_sites = finder.sites(renamed[target.ord])
+        new_sites = finder.sites(renamed[0], family=renamed)
         found = sum(1 for s in new_sites if s.kind in REFERENCE_KINDS)
         if found != expected:
             raise RefactorError(
                 f"validation failed: {expected} reference(s) to '{old}' but {found} to the new name after the edit"
             )
-        missed = finder.leftovers(renamed[target.ord], old)
+        missed = finder.leftovers(renamed[0], old, renamed)
         if missed:
             where = ", ".join(f"{s.path}:{s.line + 1}" for s in missed[:5])
             raise RefactorError(f"validation failed: '{old}' is still referenced at {where}")

@@ -61,11 +61,16 @@ def test_rename_started_from_a_use_in_another_file_is_the_same_change(py):
 def test_python_method_through_an_inferred_receiver_and_self(py):
     change = rename(py, "app.py", at(py, "app.py", 10, "start"), "launch")
     assert edits_of(change) == [("app.py", 10, 11, "launch"), ("pkg/core.py", 9, 8, "launch")]
-    # `E().step()` in app.py: the receiver's class is not inferred, so renaming only the known uses is refused
-    with pytest.raises(
-        RefactorError, match=r"'\.step' is also used on objects whose class cannot be inferred \(app.py:11\)"
-    ):
-        rename(py, "pkg/core.py", at(py, "pkg/core.py", 12, "step"), "advance")
+
+
+def test_python_method_called_on_a_constructed_object(py):
+    expected = [
+        ("app.py", 11, 43, "advance"),  # E().step(): the receiver is a constructor call of Engine (as E)
+        ("pkg/core.py", 10, 20, "advance"),  # self.step()
+        ("pkg/core.py", 12, 8, "advance"),
+    ]
+    assert edits_of(rename(py, "pkg/core.py", at(py, "pkg/core.py", 12, "step"), "advance")) == expected
+    assert edits_of(rename(py, "app.py", at(py, "app.py", 11, "step"), "advance")) == expected
 
 
 def test_unrelated_same_named_definition_is_renamed_alone(py):
