@@ -12,6 +12,8 @@ by how many identifier occurrences of the name the index holds, most first. Each
 written with ``apply_to_disk``, and the test suite runs on the copy. The suite of the untouched
 copy runs first; a rename "keeps the tests green" when no test that passed before fails after.
 Refused renames are reported with their reason (a refusal is the safe outcome, but not a success).
+``--in-text`` retries each regressed rename with strings and comments renamed too (the opt-in mode)
+and reports that outcome beside the default one; ``--only NAME ...`` runs a subset without saving.
 """
 
 from __future__ import annotations
@@ -171,7 +173,38 @@ def open_copy(source: Path, folder: Path) -> Workspace:
     return ws
 
 
-def evaluate_package(py_root: Path, venvs: Path, package: Package, per_package: int) -> dict:
+def rename_and_test(
+    source: Path, folder: Path, python: Path, package: Package, target: tuple, baseline: dict, in_text: bool = False
+) -> dict:
+    """Rename on a fresh copy, write it, run the suite: the row's status and figures."""
+    path, line, col, new_name = target
+    folder.mkdir()
+    with open_copy(source, folder) as ws:
+        line_text = ws.index.source_text(path).split("\n")[line - 1]
+        column = len(line_text.encode()[:col].decode("utf-8", "ignore"))
+        started = time.perf_counter()
+        try:
+            change = rename(ws, path, Position(line - 1, column), new_name, in_text=in_text)
+        except RefactorError as error:
+            return {"status": "refused", "reason": str(error)}
+        row = {"rename_seconds": round(time.perf_counter() - started, 2)}
+        row["edits"], row["files"] = change.edit_count, len(change.files)
+        apply_to_disk(ws, change)
+        after = run_tests(python, ws.root, package, folder / "junit.xml")
+    before = baseline["outcomes"]
+    broken = sorted(t for t, o in before.items() if o == "passed" and after["outcomes"].get(t) != "passed")
+    return {
+        **row,
+        "status": "green as before" if not broken and not after["timed_out"] else "tests regressed",
+        "newly_failing": len(broken),
+        "examples": broken[:5],
+        "tests_seconds": after["seconds"],
+    }
+
+
+def evaluate_package(
+    py_root: Path, venvs: Path, package: Package, per_package: int, in_text: bool = False, only: list | None = None
+) -> dict:
     source = py_root / package.root
     python = venv_python(venvs, package)
     with tempfile.TemporaryDirectory(prefix=f"rename-{package.name}-") as scratch:
@@ -181,6 +214,7 @@ def evaluate_package(py_root: Path, venvs: Path, package: Package, per_package: 
             symbols = [
                 (s.path, s.definition.name_line, s.definition.name_col, s.definition.name, s.definition.kind, refs)
                 for s, refs in choose_symbols(ws, package, per_package)
+                if not only or s.definition.name in only
             ]
             baseline = run_tests(python, ws.root, package, base / "junit.xml")
             print(f"{package.name}: baseline in {baseline['seconds']} s", flush=True)
@@ -188,33 +222,14 @@ def evaluate_package(py_root: Path, venvs: Path, package: Package, per_package: 
                 raise SystemExit(f"{package.name}: no test passes on the untouched copy; check its test dependencies")
         renames = []
         for index, (path, line, col, name, kind, refs) in enumerate(symbols):
-            folder = Path(scratch) / f"rename-{index}"
-            folder.mkdir()
             row = {"symbol": name, "kind": kind, "path": path, "occurrences_of_name": refs}
-            with open_copy(source, folder) as ws:
-                line_text = ws.index.source_text(path).split("\n")[line - 1]
-                column = len(line_text.encode()[:col].decode("utf-8", "ignore"))
-                started = time.perf_counter()
-                try:
-                    change = rename(
-                        ws, path, Position(line - 1, column), f"{name}Wr" if kind == "class" else f"{name}_wr"
-                    )
-                except RefactorError as error:
-                    row.update(status="refused", reason=str(error))
-                    renames.append(row)
-                    continue
-                row["rename_seconds"] = round(time.perf_counter() - started, 2)
-                row["edits"], row["files"] = change.edit_count, len(change.files)
-                apply_to_disk(ws, change)
-                after = run_tests(python, ws.root, package, folder / "junit.xml")
-            before = baseline["outcomes"]
-            broken = sorted(t for t, o in before.items() if o == "passed" and after["outcomes"].get(t) != "passed")
-            row.update(
-                status="green as before" if not broken and not after["timed_out"] else "tests regressed",
-                newly_failing=len(broken),
-                examples=broken[:5],
-                tests_seconds=after["seconds"],
-            )
+            target = (path, line, col, f"{name}Wr" if kind == "class" else f"{name}_wr")
+            row.update(rename_and_test(source, Path(scratch) / f"rename-{index}", python, package, target, baseline))
+            if in_text and row["status"] == "tests regressed":
+                again = rename_and_test(
+                    source, Path(scratch) / f"rename-{index}-text", python, package, target, baseline, in_text=True
+                )
+                row["in_text"] = {k: again[k] for k in ("status", "newly_failing", "examples", "edits") if k in again}
             renames.append(row)
             print(f"{package.name}: {row['symbol']}: {row['status']}", flush=True)
     counts = {o: sum(1 for v in baseline["outcomes"].values() if v == o) for o in ("passed", "failed", "skipped")}
@@ -229,11 +244,13 @@ def summarise(results: list[dict]) -> dict:
     rows = [r for result in results for r in result["renames"]]
     green = sum(1 for r in rows if r["status"] == "green as before")
     refused = sum(1 for r in rows if r["status"] == "refused")
+    green_in_text = green + sum(1 for r in rows if r.get("in_text", {}).get("status") == "green as before")
     return {
         "renames": len(rows),
         "green_as_before": green,
         "refused": refused,
         "regressed": len(rows) - green - refused,
+        "green_with_in_text_retry": green_in_text,
     }
 
 
@@ -244,6 +261,10 @@ def main() -> None:
     parser.add_argument("--per-package", type=int, default=5)
     parser.add_argument("--packages", nargs="*", default=[p.name for p in PACKAGES], choices=[p.name for p in PACKAGES])
     parser.add_argument("--keep", action="store_true", help="keep saved figures of the packages not rerun")
+    parser.add_argument(
+        "--in-text", action="store_true", help="retry each regressed rename with strings and comments renamed too"
+    )
+    parser.add_argument("--only", nargs="*", help="rename only these symbols (while iterating; figures not saved)")
     args = parser.parse_args()
     results = []
     if args.keep and (RESULTS / "rename.json").exists():  # figures of packages not rerun this time
@@ -251,8 +272,9 @@ def main() -> None:
         results = [r for r in kept if r["package"] not in args.packages]
     by_name = {package.name: package for package in PACKAGES}
     for name in args.packages:
-        results.append(evaluate_package(args.py, args.venvs, by_name[name], args.per_package))
-        save("rename", {"summary": summarise(results), "packages": results})  # each package as it ends
+        results.append(evaluate_package(args.py, args.venvs, by_name[name], args.per_package, args.in_text, args.only))
+        if not args.only:
+            save("rename", {"summary": summarise(results), "packages": results})  # each package as it ends
     rows = [r for result in results for r in result["renames"]]
     summary = summarise(results)
     green, refused = summary["green_as_before"], summary["refused"]
@@ -270,11 +292,14 @@ def main() -> None:
                 else f": {r['reason'][:90]}"
                 if r["status"] == "refused"
                 else f", {r['edits']} edits in {r['files']} files"
-            ),
+            )
+            + (f"; with --in-text: {r['in_text']['status']}" if "in_text" in r else ""),
         )
         for r in rows
     ]
     table.append(("renames green as before", f"{green}/{len(rows)} ({refused} refused)"))
+    if args.in_text:
+        table.append(("... counting the --in-text retries", f"{summary['green_with_in_text_retry']}/{len(rows)}"))
     print_table("Rename on real packages, judged by their own tests", table)
 
 

@@ -97,6 +97,10 @@ def _parser() -> argparse.ArgumentParser:
         refactor.add_argument("target", metavar=target_help[0], help=target_help[1])
         refactor.add_argument("--apply", action="store_true", help="write the change (default: show the diff)")
         refactor.add_argument("--json", action="store_true", help="print the edits as JSON")
+        if name == "rename":
+            refactor.add_argument(
+                "--in-text", action="store_true", help="also rename the name as a whole word in strings and comments"
+            )
         refactor.set_defaults(run=globals()[run])
 
     add_engine_command(commands)
@@ -311,7 +315,9 @@ def _cmd_eval_context(args: argparse.Namespace) -> int:
 
 
 def _cmd_rename(args: argparse.Namespace) -> int:
-    return _run_refactor(args, lambda ws, path, position: agent.rename(ws, path, position, args.target))
+    return _run_refactor(
+        args, lambda ws, path, position: agent.rename(ws, path, position, args.target, in_text=args.in_text)
+    )
 
 
 def _cmd_move(args: argparse.Namespace) -> int:

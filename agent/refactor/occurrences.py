@@ -31,7 +31,8 @@ MAX_CANDIDATES = 50000  # occurrences of one name examined; past this the rename
 @dataclass(frozen=True, order=True)
 class Site:
     """One place to rewrite. ``kind``: "definition", "reference", "shorthand" (JS ``{name}``, which
-    keeps its key) or "string" (an ``__all__`` entry). Columns are code points on 0-based ``line``."""
+    keeps its key), "string" (an ``__all__`` entry) or "text" (a word in a string or comment, opt-in).
+    Columns are code points on 0-based ``line``."""
 
     path: str
     line: int
@@ -243,16 +244,25 @@ class Finder:
 
     def node_at(self, path: str, line: int, column: int, name: str) -> Node | None:
         """The identifier node spelling ``name`` at a code-point position, or None."""
+        node = self._node_spanning(path, line, column, name)
+        return node if node is not None and node.type.endswith("identifier") else None
+
+    def node_at_string(self, path: str, line: int, column: int, text: str) -> Node | None:
+        """The string-content node that is exactly ``text`` at a code-point position, or None."""
+        node = self._node_spanning(path, line, column, text)
+        return node if node is not None and node.type in ("string_content", "string_fragment") else None
+
+    def _node_spanning(self, path: str, line: int, column: int, text: str) -> Node | None:
         tree = self.tree(path)
         if tree is None:
             return None
-        text = self.lines.line(path, line)
-        byte_col = len(text[:column].encode("utf-8"))
-        end = byte_col + len(name.encode("utf-8"))
+        line_text = self.lines.line(path, line)
+        byte_col = len(line_text[:column].encode("utf-8"))
+        end = byte_col + len(text.encode("utf-8"))
         node = tree.root_node.descendant_for_point_range((line, byte_col), (line, end))
         if node is None or node.start_point != (line, byte_col) or node.end_point != (line, end):
             return None
-        return node if node.type.endswith("identifier") else None
+        return node
 
     def _role(self, path: str, node: Node) -> str:
         """How an identifier names something: "head", "attribute", "import", "shorthand" or "never"."""

@@ -20,15 +20,22 @@ from .occurrences import Finder, Site, is_python
 from .overrides import override_family
 from .scopes import binding_scope
 from .target import find_target
+from .text_sites import all_order_sites, text_sites
 from .validate import check_parses, proposed_texts, scratch_workspace
 
 REFERENCE_KINDS = ("reference", "shorthand")
 
 
 def rename(
-    ws: Workspace, path: str, position: Position, new_name: str, versions: Mapping[str, int] | None = None
+    ws: Workspace,
+    path: str,
+    position: Position,
+    new_name: str,
+    versions: Mapping[str, int] | None = None,
+    in_text: bool = False,
 ) -> WorkspaceChange:
-    """The change renaming the symbol at ``position`` to ``new_name``; raises RefactorError when refused."""
+    """The change renaming the symbol at ``position`` to ``new_name``; raises RefactorError when refused.
+    ``in_text``: also the old name as a whole word in string literals and comments (opt-in)."""
     rel = ws.relative(path)
     finder = Finder(ws)
     _, target = find_target(finder, rel, position)
@@ -48,17 +55,23 @@ def rename(
             f"{', ...' if len(finder.unknown_receivers) > 5 else ''}); renaming only the known uses could break them"
         )
     check_clashes(finder, family, sites, new_name)
-    change = change_from_sites(f"Rename '{old}' to '{new_name}'", sites, old, new_name, versions)
+    code = [s for s in sites if s.kind != "string"]
+    replacements = [(s, f"{old}: {new_name}" if s.kind == "shorthand" else new_name) for s in code]
+    replacements += all_order_sites(finder, [s for s in sites if s.kind == "string"], old, new_name)
+    if in_text:
+        taken = {(s.path, s.line, s.start) for s in sites}
+        replacements += [(s, new_name) for s in text_sites(finder, old, taken)]
+    change = change_from_sites(f"Rename '{old}' to '{new_name}'", replacements, versions)
     validate_rename(ws, change, target, sites, family)
     return change
 
 
 def change_from_sites(
-    label: str, sites: list[Site], old: str, new: str, versions: Mapping[str, int] | None
+    label: str, replacements: list[tuple[Site, str]], versions: Mapping[str, int] | None
 ) -> WorkspaceChange:
+    """One edit per (site, new text), grouped by file in path order."""
     by_path: dict[str, list[TextEdit]] = {}
-    for site in sites:
-        text = f"{old}: {new}" if site.kind == "shorthand" else new
+    for site, text in sorted(replacements):
         by_path.setdefault(site.path, []).append(TextEdit(Range.of(site.line, site.start, site.line, site.end), text))
     versions = versions or {}
     files = tuple(FileChange(path, tuple(edits), versions.get(path)) for path, edits in sorted(by_path.items()))
