@@ -16,13 +16,14 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from engine import Backend, FimRequest, ModelTemplate
+from engine import Backend, BackendError, ContextTooLong, FimRequest, ModelTemplate
 
 from .completion import TypeThroughCache, symbol_items, wants_multiline, word_start
 from .completion.filters import Surroundings, postprocess
 from .completion.symbols import SymbolItem
 from .context import Cursor, Pack, PackRequest, render_fim_prompt
 from .edits import Position, Range
+from .engine_health import EngineHealth
 from .workspace import Workspace
 
 TEMPLATE_MARGIN = 64  # tokens for the FIM markers and file headers around the packed context
@@ -37,6 +38,8 @@ class CompletionSettings:
     deadline_s: float = 5.0  # the model's whole answer; past it, what arrived is used
     pack_deadline_ms: float | None = 200.0  # per context source
     strategy: str = "default"
+    recheck_first_s: float = 1.0  # after a model failure, completions skip the model this long, then re-check
+    recheck_max_s: float = 15.0  # the wait doubles per failure in a row, up to this
 
 
 @dataclass(frozen=True)
@@ -77,28 +80,21 @@ class Completer:
         self.cache: TypeThroughCache[tuple[Pack | None, bool]] = TypeThroughCache()
         self.last: Completion | None = None
         self._pack_lock = asyncio.Lock()  # one pack at a time: the packer's caches are not shared between threads
+        self.health = EngineHealth(self.settings.recheck_first_s, self.settings.recheck_max_s)
 
     async def complete(self, path: str, position: Position, buffer_text: str, *, trigger: str = "automatic"):
         """The suggestion at ``position`` of ``path`` (whose editor text is ``buffer_text``), or None."""
         cursor = _locate(path, position, buffer_text)
         completion = self._from_cache(cursor)
         if completion is None:
-            multiline = wants_multiline(path, cursor.lines, position.line, position.column)
-            started = time.perf_counter()
-            pack = await self._pack(cursor)
-            packed = time.perf_counter()
-            prefix, suffix = split_fim(
-                render_fim_prompt(pack, self.backend.info.template, self.ws.root.name), self.backend.info.template
-            )
-            rendered = time.perf_counter()
-            raw = await self._generate(prefix, suffix, multiline)
-            generated = time.perf_counter()
-            suggestion = postprocess(raw, _surroundings(cursor, multiline))
-            timings = {"pack": (packed - started) * 1000, "model": (generated - rendered) * 1000}
-            if not suggestion:
+            if not self.health.allow():
+                return None  # the model is failing: answer nothing until its re-check is due
+            try:
+                completion = await self._fresh(cursor)
+            finally:
+                self.health.release()
+            if completion is None:
                 return None
-            self.cache.store(path, cursor.before, cursor.after, suggestion, (pack, multiline))
-            completion = _completion(cursor, suggestion, pack, multiline, from_cache=False, timings=timings)
         self.last = completion
         return completion
 
@@ -109,6 +105,26 @@ class Completer:
         self.cache.forget(path)
 
     # -- the steps ---------------------------------------------------------------------------------
+
+    async def _fresh(self, cursor: _Cursor) -> Completion | None:
+        """Pack, render, ask the model, post-process: a new suggestion, or None."""
+        position = cursor.position
+        multiline = wants_multiline(cursor.path, cursor.lines, position.line, position.column)
+        started = time.perf_counter()
+        pack = await self._pack(cursor)
+        packed = time.perf_counter()
+        prefix, suffix = split_fim(
+            render_fim_prompt(pack, self.backend.info.template, self.ws.root.name), self.backend.info.template
+        )
+        rendered = time.perf_counter()
+        raw = await self._generate(prefix, suffix, multiline)
+        generated = time.perf_counter()
+        suggestion = postprocess(raw, _surroundings(cursor, multiline))
+        timings = {"pack": (packed - started) * 1000, "model": (generated - rendered) * 1000}
+        if not suggestion:
+            return None
+        self.cache.store(cursor.path, cursor.before, cursor.after, suggestion, (pack, multiline))
+        return _completion(cursor, suggestion, pack, multiline, from_cache=False, timings=timings)
 
     def _from_cache(self, cursor: _Cursor) -> Completion | None:
         hit = self.cache.lookup(cursor.path, cursor.before, cursor.after)
@@ -147,10 +163,14 @@ class Completer:
         return budget, window_budget
 
     async def _generate(self, prefix: str, suffix: str, multiline: bool) -> str:
-        """Stream the middle; stop at the first line break in single-line mode, or at the deadline."""
+        """Stream the middle; stop at the first line break in single-line mode, or at the deadline.
+
+        A model that fails or misses the deadline gives what arrived (or "") and is noted in `health`,
+        which says why and decides when to ask it again."""
         max_tokens = self.settings.max_tokens_multiline if multiline else self.settings.max_tokens
         stream = self.backend.fim(FimRequest(prefix=prefix, suffix=suffix, max_tokens=max_tokens))
         pieces: list[str] = []
+        timed_out = False
         try:
             async with asyncio.timeout(self.settings.deadline_s):
                 async for delta in stream:
@@ -158,9 +178,22 @@ class Completer:
                     if not multiline and "\n" in delta.text:
                         break
         except TimeoutError:
-            pass  # use what arrived in time
+            timed_out = True  # use what arrived in time
+        except ContextTooLong:
+            raise  # this prompt's fault, not the model's: the caller's budgets are wrong
+        except BackendError as error:
+            self.health.failed(str(error))
+            return ""
         finally:
             await stream.aclose()
+        if timed_out:
+            info = self.backend.info
+            where = "mid-answer (the stream stalled)" if any(pieces) else "before any of the answer arrived"
+            self.health.failed(
+                f"the model ({info.backend} {info.model}) timed out after {self.settings.deadline_s:g} s {where}"
+            )
+        else:
+            self.health.succeeded()
         return "".join(pieces)
 
 

@@ -4,6 +4,10 @@ the background with `$/progress`, the model loaded in the background, status not
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
+import resource
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -17,6 +21,7 @@ from .settings import parse_settings
 
 CONFIG_SECTION = "wholerepo"
 PROGRESS_INTERVAL_S = 0.2
+RUNTIME = "wholerepo.runtime"
 
 
 def register(server) -> None:
@@ -46,6 +51,12 @@ def register(server) -> None:
         await _load_configuration(ls, params.settings)
         if ls.settings.engine != old_engine:
             ls.spawn(start_engine(ls))
+
+    @server.command(RUNTIME)
+    async def runtime(ls, uri: str | None = None) -> dict:
+        """What the server holds now (threads, asyncio tasks, memory, requests in flight), to see that
+        faults and load leave nothing behind; with a document URI, the text as the server has it."""
+        return runtime_report(ls, uri)
 
     @server.feature(t.SHUTDOWN)
     async def shutdown(ls, params: None) -> None:
@@ -150,8 +161,69 @@ async def start_engine(ls) -> None:
         return
     ls.backend = backend
     if ls.ws is not None:
-        ls.completer = Completer(ls.ws, backend, ls.settings.completion)
+        ls.completer = completer = Completer(ls.ws, backend, ls.settings.completion)
+        completer.health.listen(lambda health: _engine_health_changed(ls, completer, health))
     info = backend.info
     ls.engine_status = {"state": "ready", "backend": info.backend, "model": info.model, "notes": list(info.notes)}
     ls.report(f"model ready: {info.backend} {info.model}" + "".join(f" ({note})" for note in info.notes))
     ls.send_status()
+
+
+def _engine_health_changed(ls, completer: Completer, health) -> None:
+    """The model started failing, fails differently, or answers again: the status and the log say so."""
+    if ls.completer is not completer or ls.backend is None:
+        return  # a replaced engine's late news
+    info = ls.backend.info
+    engine = {"backend": info.backend, "model": info.model, "notes": list(info.notes)}
+    if health.healthy:
+        ls.engine_status = {"state": "ready", **engine}
+        ls.report(f"model answering again: {info.backend} {info.model}")
+    else:
+        ls.engine_status = {"state": "failing", **engine, "message": health.problem}
+        wait = round(health.retry_in_s, 1)
+        ls.report(f"completions paused: {health.problem}; trying the model again in {wait:g} s", t.MessageType.Warning)
+    ls.send_status()
+
+
+def runtime_report(ls, uri: str | None = None) -> dict:
+    """Threads, asyncio tasks, resident memory, completion counters and the engine's health."""
+    health = ls.completer.health if ls.completer is not None else None
+    report: dict[str, object] = {
+        "threads": threading.active_count(),
+        "tasks": len(asyncio.all_tasks()),
+        "rss_bytes": resident_bytes(),
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "inflight": len(ls.inflight),
+        "background": len(ls.background),
+        "counters": dict(ls.counters),
+        "engine_health": None
+        if health is None
+        else {
+            "healthy": health.healthy,
+            "problem": health.problem,
+            "failures": health.failures,
+            "skipped": health.skipped,
+            "retry_in_s": round(health.retry_in_s, 3),
+        },
+    }
+    if uri is not None:
+        document = ls.workspace.text_documents.get(uri)
+        report["document"] = (
+            None
+            if document is None
+            else {
+                "version": document.version,
+                "chars": len(document.source),
+                "sha256": hashlib.sha256(document.source.encode("utf-8", "surrogatepass")).hexdigest(),
+            }
+        )
+    return report
+
+
+def resident_bytes() -> int:
+    """The process's resident memory now (Linux /proc), else its peak."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

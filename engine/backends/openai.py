@@ -230,7 +230,8 @@ class OpenAIBackend(Backend):
             if response.headers.get("content-type", "").startswith("application/json"):
                 yield _single(json.loads(await response.aread()))  # a server or proxy that would not stream
             else:
-                yield sse_json(response.aiter_lines())
+                content_type = response.headers.get("content-type", "")
+                yield sse_json(_event_lines(response.aiter_lines(), self.settings.api_url, content_type))
         except json.JSONDecodeError as error:
             raise BackendError(f"malformed reply from {self.settings.api_url}: not JSON", kind="malformed") from error
         except httpx.TransportError as error:
@@ -391,6 +392,18 @@ def _usage(raw: Any) -> Usage | None:
     # vLLM, SGLang and OpenAI report prompt_tokens_details.cached_tokens; the DeepSeek API prompt_cache_hit_tokens.
     cached = details.get("cached_tokens") or raw.get("prompt_cache_hit_tokens") or 0
     return Usage(int(raw.get("prompt_tokens") or 0), int(raw.get("completion_tokens") or 0), int(cached))
+
+
+async def _event_lines(lines: AsyncIterator[str], url: str, content_type: str) -> AsyncIterator[str]:
+    """The body's lines; a body without a single `data:` line (an HTML page, a proxy's text) is malformed,
+    where it would otherwise read as a model that had nothing to say."""
+    has_data = False
+    async for line in lines:
+        has_data = has_data or line.startswith("data:")
+        yield line
+    if not has_data:
+        body = content_type or "untyped"
+        raise BackendError(f"malformed reply from {url}: no server-sent events in its {body} body", kind="malformed")
 
 
 async def _single(payload: Any) -> AsyncIterator[dict[str, Any]]:
