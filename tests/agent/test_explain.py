@@ -19,7 +19,8 @@ from agent.explain import (
     summary_text,
     validate_citations,
 )
-from tests.agent.test_navigate import at, loc, open_fixture, scripted_model
+from tests.agent.refactor_fixtures import at
+from tests.agent.test_navigate import loc, open_fixture, scripted_model
 from tests.engine.openai_stub_server import Reply, chat_chunk
 
 MAIN, PRICING, MODELS = "app/main.py", "pkg/pricing.py", "pkg/models.py"
@@ -37,17 +38,22 @@ def chain(nodes, depth: int = 0) -> list[tuple[int, str, str, tuple[int, ...]]]:
     out = []
     for node in nodes:
         site_lines = tuple(site.line for site in node.sites)
-        out.append((depth, node.symbol.qualified_name, f"{node.symbol.location.path}:{node.symbol.location.line}",
-                    site_lines))
+        out.append(
+            (depth, node.symbol.qualified_name, f"{node.symbol.location.path}:{node.symbol.location.line}", site_lines)
+        )
         out += chain(node.children, depth + 1)
     return out
 
 
 def test_explain_a_function(shop: Workspace) -> None:
-    explanation = explain_symbol(shop, PRICING, at(shop, PRICING, 6, "total"))
+    explanation = explain_symbol(shop, PRICING, at(shop, PRICING, 7, "total"))
     symbol = explanation.symbol
     assert (symbol.kind, symbol.qualified_name, symbol.location, symbol.start_line, symbol.end_line) == (
-        "function", "total", loc(PRICING, 6, 4, 9), 7, 9
+        "function",
+        "total",
+        loc(PRICING, 6, 4, 9),
+        7,
+        9,
     )
     assert symbol.signature == "def total(cart: Cart, discount: float = 0.0) -> float"
     assert explanation.doc == "Sum of item prices, less the discount."
@@ -66,7 +72,7 @@ def test_explain_a_function(shop: Workspace) -> None:
 
 
 def test_explain_calls_to_depth_two(shop: Workspace) -> None:
-    explanation = explain_symbol(shop, MAIN, at(shop, MAIN, 11, "checkout"))
+    explanation = explain_symbol(shop, MAIN, at(shop, MAIN, 12, "checkout"))
     assert chain(explanation.callees) == [
         (0, "Cart.add", "pkg/models.py:20", (14, 15)),  # through the receiver `cart = Cart(owner)`
         (0, "Item", "pkg/models.py:6", (14, 15)),
@@ -80,11 +86,11 @@ def test_explain_calls_to_depth_two(shop: Workspace) -> None:
 
 def test_explain_nothing_there(shop: Workspace) -> None:
     assert explain_symbol(shop, MAIN, Position(9, 0)) is None  # an empty line
-    assert explain_symbol(shop, MAIN, at(shop, MAIN, 6, "pricing")) is None  # a module: see explain_file
+    assert explain_symbol(shop, MAIN, at(shop, MAIN, 7, "pricing")) is None  # a module: see explain_file
 
 
 def test_hover_markdown(shop: Workspace) -> None:
-    explanation = explain_symbol(shop, MAIN, at(shop, MAIN, 15, "total"))
+    explanation = explain_symbol(shop, MAIN, at(shop, MAIN, 16, "total"))
     assert hover_markdown(explanation) == (
         "```python\ndef total(cart: Cart, discount: float = 0.0) -> float\n```\n\n"
         "Sum of item prices, less the discount.\n\n"
@@ -137,7 +143,7 @@ def test_code_lenses(shop: Workspace) -> None:
 
 
 def test_citations_outside_the_summary_are_dropped(shop: Workspace) -> None:
-    explanation = explain_symbol(shop, PRICING, at(shop, PRICING, 6, "total"))
+    explanation = explain_symbol(shop, PRICING, at(shop, PRICING, 7, "total"))
     places = known_places(explanation)
     text = (
         "total (pkg/pricing.py:7) sums prices; checkout calls it at app/main.py:16 "
@@ -157,7 +163,7 @@ async def test_narrate_is_grounded_in_the_summary(shop: Workspace) -> None:
         )
         reply = Reply.sse(chat_chunk(story[:30]), chat_chunk(story[30:]), chat_chunk(finish="stop"))
         server.script("/v1/chat/completions", reply)
-        explanation = explain_symbol(shop, PRICING, at(shop, PRICING, 6, "total"))
+        explanation = explain_symbol(shop, PRICING, at(shop, PRICING, 7, "total"))
         narrative = await narrate(shop, explanation, backend)
         assert narrative == (
             "`total` (pkg/pricing.py:7) adds up the cart. `checkout` uses it (app/main.py:16); it is also cached in."

@@ -9,13 +9,9 @@ import pytest
 
 from agent import RefactorError, apply_to_disk, move_definition
 from agent.refactor.validate import proposed_texts
-from tests.agent.refactor_fixtures import at, open_fixture, snapshot
+from tests.agent.refactor_fixtures import at, snapshot, workspace_fixture
 
-
-@pytest.fixture
-def py(tmp_path):
-    with open_fixture(tmp_path, "py") as ws:
-        yield ws
+py = workspace_fixture("py")
 
 
 def test_move_to_a_new_module_rewrites_importers_and_imports_back_into_the_source(py):

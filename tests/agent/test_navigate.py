@@ -3,36 +3,20 @@
 from __future__ import annotations
 
 import contextlib
-import shutil
+import functools
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from agent import Position, Range, Workspace, WorkspaceSettings
+from agent import Position, Range, Workspace
 from agent.navigate import Location, definition_at, references_at, token_at
 from engine import OpenAIBackend, OpenAISettings
+from tests.agent.refactor_fixtures import at, workspace_copy
 from tests.engine.openai_stub_server import DEFAULT_MODEL, StubServer
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "diagnose"
-
-
-def open_fixture(tmp_path: Path, name: str) -> Workspace:
-    """A built workspace over a copy of a fixture repo (so tests may edit files and buffers)."""
-    root = tmp_path / name
-    shutil.copytree(FIXTURES / name, root)
-    ws = Workspace(root, WorkspaceSettings(index_dir=tmp_path / f"index-{name}", jobs=1))
-    ws.build_index()
-    return ws
-
-
-def at(ws: Workspace, path: str, line: int, needle: str, nth: int = 0) -> Position:
-    """The position of the nth ``needle`` on a 0-based line."""
-    text = ws.index.source_text(path).split("\n")[line]
-    column = -1
-    for _ in range(nth + 1):
-        column = text.index(needle, column + 1)
-    return Position(line, column)
+SHOPS = Path(__file__).resolve().parent.parent / "fixtures" / "diagnose"
+open_fixture = functools.partial(workspace_copy, fixtures=SHOPS)  # the fixture repos of tests/fixtures/diagnose
 
 
 def loc(path: str, line: int, start: int, end: int) -> Location:
@@ -72,16 +56,16 @@ def test_token_at_reads_the_dotted_chain() -> None:
 
 
 @pytest.mark.parametrize(
-    ("line", "needle", "expected"),
+    ("line", "needle", "expected"),  # 1-based lines, as at() takes them
     [
-        (15, "total", [TOTAL_DEF]),  # a name imported through the package's re-export
-        (12, "Cart", [CART_DEF]),  # a class, through `from .models import Cart` in pkg/__init__
-        (13, "add", [loc(MODELS, 19, 8, 11)]),  # a method, through `cart = Cart(owner)`
-        (15, "report", [loc(PRICING, 11, 4, 10)]),  # `p.report`, p an aliased submodule
-        (6, "pricing", [loc(PRICING, 0, 0, 0)]),  # the imported submodule itself
-        (6, "pkg", [loc("pkg/__init__.py", 0, 0, 0)]),  # the module spelled in `from pkg import`
-        (19, "checkout", [loc(MAIN, 11, 4, 12)]),  # a definition of the same file
-        (11, "checkout", [loc(MAIN, 11, 4, 12)]),  # on a definition's own name
+        (16, "total", [TOTAL_DEF]),  # a name imported through the package's re-export
+        (13, "Cart", [CART_DEF]),  # a class, through `from .models import Cart` in pkg/__init__
+        (14, "add", [loc(MODELS, 19, 8, 11)]),  # a method, through `cart = Cart(owner)`
+        (16, "report", [loc(PRICING, 11, 4, 10)]),  # `p.report`, p an aliased submodule
+        (7, "pricing", [loc(PRICING, 0, 0, 0)]),  # the imported submodule itself
+        (7, "pkg", [loc("pkg/__init__.py", 0, 0, 0)]),  # the module spelled in `from pkg import`
+        (20, "checkout", [loc(MAIN, 11, 4, 12)]),  # a definition of the same file
+        (12, "checkout", [loc(MAIN, 11, 4, 12)]),  # on a definition's own name
     ],
 )
 def test_definition_at(shop: Workspace, line: int, needle: str, expected: list[Location]) -> None:
@@ -90,7 +74,7 @@ def test_definition_at(shop: Workspace, line: int, needle: str, expected: list[L
 
 def test_definition_at_nothing(shop: Workspace) -> None:
     assert definition_at(shop, MAIN, Position(0, 0)) == []  # inside the docstring's quotes
-    assert definition_at(shop, MAIN, at(shop, MAIN, 1, "json")) == []  # the standard library: not ours
+    assert definition_at(shop, MAIN, at(shop, MAIN, 2, "json")) == []  # the standard library: not ours
 
 
 def test_definition_follows_the_unsaved_buffer(shop: Workspace) -> None:
@@ -98,7 +82,7 @@ def test_definition_follows_the_unsaved_buffer(shop: Workspace) -> None:
         "from pkg import Cart, Item, total", "from pkg.models import Cart, Item\nfrom pkg.pricing import total"
     )
     shop.index.update(MAIN, text)
-    assert definition_at(shop, MAIN, at(shop, MAIN, 16, "total")) == [TOTAL_DEF]
+    assert definition_at(shop, MAIN, at(shop, MAIN, 17, "total")) == [TOTAL_DEF]
 
 
 def test_references_of_a_function(shop: Workspace) -> None:
@@ -108,15 +92,15 @@ def test_references_of_a_function(shop: Workspace) -> None:
         TOTAL_DEF,
         loc(PRICING, 12, 14, 19),  # inside an f-string of report
     ]
-    assert references_at(shop, PRICING, at(shop, PRICING, 6, "total")) == expected
-    assert references_at(shop, MAIN, at(shop, MAIN, 15, "total")) == expected  # from any reference
-    assert references_at(shop, PRICING, at(shop, PRICING, 6, "total"), include_declaration=False) == [
+    assert references_at(shop, PRICING, at(shop, PRICING, 7, "total")) == expected
+    assert references_at(shop, MAIN, at(shop, MAIN, 16, "total")) == expected  # from any reference
+    assert references_at(shop, PRICING, at(shop, PRICING, 7, "total"), include_declaration=False) == [
         e for e in expected if e != TOTAL_DEF
     ]
 
 
 def test_references_of_a_method_through_inferred_receivers(shop: Workspace) -> None:
-    assert references_at(shop, MODELS, at(shop, MODELS, 19, "add")) == [
+    assert references_at(shop, MODELS, at(shop, MODELS, 20, "add")) == [
         loc(MAIN, 13, 9, 12),
         loc(MAIN, 14, 9, 12),
         loc(MODELS, 19, 8, 11),
@@ -127,14 +111,14 @@ def test_references_skip_a_same_named_symbol_of_another_scope(shop: Workspace) -
     """A local `total` in another file is not a reference to pkg.pricing.total."""
     (shop.root / "app/other.py").write_text("def f(total):\n    return total + 1\n", encoding="utf-8")
     shop.build_index()
-    assert loc("app/other.py", 1, 11, 16) not in references_at(shop, PRICING, at(shop, PRICING, 6, "total"))
+    assert loc("app/other.py", 1, 11, 16) not in references_at(shop, PRICING, at(shop, PRICING, 7, "total"))
 
 
 def test_typescript_definition_and_references(tmp_path: Path) -> None:
     ws = open_fixture(tmp_path, "web")
     try:
         slug_def = loc("src/util.ts", 0, 16, 20)
-        assert definition_at(ws, "src/main.ts", at(ws, "src/main.ts", 4, "slug")) == [slug_def]
+        assert definition_at(ws, "src/main.ts", at(ws, "src/main.ts", 5, "slug")) == [slug_def]
         assert references_at(ws, "src/util.ts", slug_def.range.start) == [
             loc("src/main.ts", 2, 9, 13),
             loc("src/main.ts", 4, 21, 25),

@@ -14,19 +14,10 @@ from agent.refactor.occurrences import Finder
 from agent.refactor.rename import validate_rename
 from agent.refactor.target import find_target
 from lsp_server.cli import main as cli_main
-from tests.agent.refactor_fixtures import at, edits_of, open_fixture, snapshot
+from tests.agent.refactor_fixtures import at, edits_of, open_fixture, snapshot, workspace_fixture
 
-
-@pytest.fixture
-def py(tmp_path):
-    with open_fixture(tmp_path, "py") as ws:
-        yield ws
-
-
-@pytest.fixture
-def ts(tmp_path):
-    with open_fixture(tmp_path, "ts") as ws:
-        yield ws
+py = workspace_fixture("py")
+ts = workspace_fixture("ts")
 
 
 def test_python_function_through_imports_aliases_reexports_all_and_module_attributes(py):

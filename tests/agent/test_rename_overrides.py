@@ -8,7 +8,7 @@ from agent import RefactorError, rename
 from agent.refactor.occurrences import Finder
 from agent.refactor.overrides import override_family
 from agent.refactor.target import find_target
-from tests.agent.refactor_fixtures import at, edits_of, open_fixture
+from tests.agent.refactor_fixtures import at, edits_of, workspace_fixture
 
 AREA_FAMILY = [
     ("shapes/base.py", 2, 8, "size"),  # Shape.area, the base declaration
@@ -25,10 +25,7 @@ AREA_FAMILY = [
 ]
 
 
-@pytest.fixture
-def family(tmp_path):
-    with open_fixture(tmp_path, "family") as ws:
-        yield ws
+family = workspace_fixture("family")
 
 
 @pytest.mark.parametrize(

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from agent import apply_to_disk, rename
 from lsp_server.cli import main as cli_main
-from tests.agent.refactor_fixtures import at, edits_of, open_fixture
+from tests.agent.refactor_fixtures import at, edits_of, workspace_fixture
 
 CODE_EDITS = [
     ("lib/__init__.py", 1, 27, "Zeta"),  # the import
@@ -24,10 +22,7 @@ CODE_EDITS = [
 ]
 
 
-@pytest.fixture
-def texts(tmp_path):
-    with open_fixture(tmp_path, "texts") as ws:
-        yield ws
+texts = workspace_fixture("texts")
 
 
 def test_a_sorted_all_stays_sorted_and_strings_and_comments_are_left_alone(texts):
