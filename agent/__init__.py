@@ -15,6 +15,7 @@ from .evaluation import Case, Report, evaluate, load_cases
 from .explain import (
     CodeLensInfo,
     FileExplanation,
+    FileLenses,
     SymbolExplanation,
     code_lenses,
     explain_file,
@@ -49,6 +50,7 @@ __all__ = [
     "FileChange",
     "FileDependencies",
     "FileExplanation",
+    "FileLenses",
     "Finding",
     "Location",
     "Pack",

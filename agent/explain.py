@@ -9,7 +9,9 @@ doc, who uses it (per file, with counts), what it uses from other files, and cal
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -39,8 +41,20 @@ LENS_KINDS = frozenset({"function", "method", "class", "interface", "struct", "t
 CALLABLE_KINDS = frozenset({"function", "method"})
 _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
 _CITATION = re.compile(r"(?<![\w./@+-])(?P<path>[\w./@+-]+\.[A-Za-z]\w*):(?P<line>\d+)(?:-\d+)?")
-_LANGUAGES = {".py": "python", ".pyi": "python", ".ts": "typescript", ".tsx": "tsx", ".js": "javascript",
-              ".jsx": "jsx", ".go": "go", ".rs": "rust", ".java": "java", ".c": "c", ".h": "c", ".cpp": "cpp"}
+_LANGUAGES = {
+    ".py": "python",
+    ".pyi": "python",
+    ".ts": "typescript",
+    ".tsx": "tsx",
+    ".js": "javascript",
+    ".jsx": "jsx",
+    ".go": "go",
+    ".rs": "rust",
+    ".java": "java",
+    ".c": "c",
+    ".h": "c",
+    ".cpp": "cpp",
+}
 
 
 @dataclass(frozen=True)
@@ -150,20 +164,26 @@ class _Explainer:
     def ref(self, stored: StoredDefinition) -> SymbolRef:
         d = stored.definition
         return SymbolRef(
-            d.name, d.qualified_name, d.kind, definition_location(self.lines, stored), d.start_line, d.end_line,
+            d.name,
+            d.qualified_name,
+            d.kind,
+            definition_location(self.lines, stored),
+            d.start_line,
+            d.end_line,
             d.signature,
         )
 
     def references(self, stored: StoredDefinition) -> list[Location]:
         key = (stored.path, stored.ord)
         if key not in self._refs:
-            self._refs[key] = references_of(self.ws, stored, self.lines, include_declaration=False)
+            self._refs[key] = references_of(self.ws, stored, self.lines, False, self.resolver)
         return self._refs[key]
 
     def enclosing(self, location: Location) -> StoredDefinition | None:
         """The innermost function or method around a location (a class body or module: None)."""
         spanning = [
-            s for s in self.ws.index.definitions(location.path)
+            s
+            for s in self.ws.index.definitions(location.path)
             if s.definition.kind in CALLABLE_KINDS and s.definition.start_line <= location.line <= s.definition.end_line
         ]
         return max(spanning, key=lambda s: s.definition.start_line, default=None)
@@ -192,28 +212,40 @@ class _Explainer:
         return found
 
     def callers(self, stored: StoredDefinition, depth: int) -> tuple[CallNode, ...]:
-        grouped: dict[tuple[str, int], tuple[StoredDefinition, list[Location]]] = {}
+        """Who calls ``stored`` (the functions around its references), and who calls them."""
+        links = []
         for location in self.references(stored):
             caller = self.enclosing(location)
-            if caller is None or (caller.path, caller.ord) == (stored.path, stored.ord):
-                continue
-            grouped.setdefault((caller.path, caller.ord), (caller, []))[1].append(location)
-        nodes = []
-        for caller, sites in sorted(grouped.values(), key=lambda item: (-len(item[1]), item[0].path))[:MAX_CHAIN_WIDTH]:
-            children = self.callers(caller, depth - 1) if depth > 1 else ()
-            nodes.append(CallNode(self.ref(caller), tuple(sites), children))
-        return tuple(nodes)
+            if caller is not None and (caller.path, caller.ord) != (stored.path, stored.ord):
+                links.append((caller, location))
+        return self._chain(links, lambda caller: self.callers(caller, depth - 1) if depth > 1 else ())
 
     def callees(self, stored: StoredDefinition, depth: int) -> tuple[CallNode, ...]:
+        """What ``stored`` calls, and what those call."""
+        links = [
+            (target, site)
+            for target, site, called in self.uses(stored)
+            if called and target.definition.kind in LENS_KINDS
+        ]
+        return self._chain(
+            links,
+            lambda callee: (
+                self.callees(callee, depth - 1) if depth > 1 and callee.definition.kind in CALLABLE_KINDS else ()
+            ),
+        )
+
+    def _chain(self, links, deeper) -> tuple[CallNode, ...]:
+        """(symbol, site) links grouped per symbol, most sites first, each with its next links."""
         grouped: dict[tuple[str, int], tuple[StoredDefinition, list[Location]]] = {}
-        for target, site, called in self.uses(stored):
-            if called and target.definition.kind in LENS_KINDS:
-                grouped.setdefault((target.path, target.ord), (target, []))[1].append(site)
-        nodes = []
-        for callee, sites in sorted(grouped.values(), key=lambda item: (-len(item[1]), item[0].path))[:MAX_CHAIN_WIDTH]:
-            deeper = depth > 1 and callee.definition.kind in CALLABLE_KINDS
-            nodes.append(CallNode(self.ref(callee), tuple(sites), self.callees(callee, depth - 1) if deeper else ()))
-        return tuple(nodes)
+        for symbol, site in links:
+            grouped.setdefault((symbol.path, symbol.ord), (symbol, []))[1].append(site)
+        ranked = sorted(grouped.values(), key=lambda item: (-len(item[1]), item[0].path))[:MAX_CHAIN_WIDTH]
+        return tuple(CallNode(self.ref(symbol), tuple(sites), deeper(symbol)) for symbol, sites in ranked)
+
+    def importers(self, path: str) -> tuple[Location, ...]:
+        """The import statements of other files that lead to ``path``, in path and line order."""
+        found = {_line_location(self.lines, row.path, row.line - 1) for row in self.ws.index.importers_of(path)}
+        return tuple(sorted(found, key=lambda loc: (loc.path, loc.line)))
 
 
 def explain_symbol(ws: Workspace, path: str, position: Position) -> SymbolExplanation | None:
@@ -272,12 +304,7 @@ def explain_file(ws: Workspace, path: str) -> FileExplanation:
         ImportLink(_line_location(explainer.lines, rel, line - 1), module, tuple(sorted(targets)))
         for (line, module), targets in sorted(grouped.items())
     )
-    importers = tuple(
-        sorted(
-            {_line_location(explainer.lines, row.path, row.line - 1) for row in ws.index.importers_of(rel)},
-            key=lambda loc: (loc.path, loc.line),
-        )
-    )
+    importers = explainer.importers(rel)
     used = []
     for stored in top:
         outside = [loc for loc in explainer.references(stored) if loc.path != rel]
@@ -335,8 +362,10 @@ def hover_markdown(explanation: SymbolExplanation | FileExplanation) -> str:
 
 
 def _file_hover(explanation: FileExplanation) -> str:
-    used = ", ".join(f"`{ref.name}` ({uses}× in {_plural(files, 'file')})" for ref, uses, files in
-                     explanation.used_elsewhere[:HOVER_LOCATIONS])
+    used = ", ".join(
+        f"`{ref.name}` ({uses}× in {_plural(files, 'file')})"
+        for ref, uses, files in explanation.used_elsewhere[:HOVER_LOCATIONS]
+    )
     parts = [
         f"**{explanation.path}** ({explanation.language}, {_plural(explanation.line_count, 'line')}, "
         f"{_plural(len(explanation.definitions), 'top-level definition')})",
@@ -362,27 +391,54 @@ def _language(path: str) -> str:
     return _LANGUAGES.get(suffix, "")
 
 
+@dataclass(frozen=True)
+class LensSlot:
+    """Where a code lens goes, before its count: ``ord`` is the definition's, -1 for the file's importers."""
+
+    range: Range
+    ord: int
+
+
+class FileLenses:
+    """The code lenses of one file at one state of the index: every slot at once (cheap), each lens's
+    count on demand (resolving references is the expensive part, so an editor resolves only the
+    lenses it shows). One instance shares name resolution among the lenses it resolves; it is valid
+    until the file's buffer or the index changes."""
+
+    def __init__(self, ws: Workspace, path: str) -> None:
+        self.ws = ws
+        self.path = ws.relative(path)
+        self._explainer = _Explainer(ws)
+        self._lock = threading.Lock()
+        indexed = ws.is_indexed(self.path)  # a file of a language we do not index has nothing to count
+        definitions = ws.index.definitions(self.path) if indexed else []
+        self._definitions = {d.ord: d for d in definitions if d.definition.kind in LENS_KINDS}
+        names = {d.definition.name for d in self._definitions.values()}
+        self._totals = ws.index.reference_totals(names) if names else {}  # one grouped query for the file
+        lines = self._explainer.lines
+        self.slots = [LensSlot(Range.of(0, 0, 0, 0), -1)] if indexed else []
+        self.slots += [LensSlot(definition_location(lines, d).range, o) for o, d in self._definitions.items()]
+
+    def resolve(self, ord: int) -> CodeLensInfo | None:
+        """The lens of slot ``ord`` with its title and locations; None for an unknown slot."""
+        with self._lock:
+            if ord == -1:
+                importers = self._explainer.importers(self.path)
+                files = len({loc.path for loc in importers})
+                return CodeLensInfo(Range.of(0, 0, 0, 0), f"imported by {_plural(files, 'file')}", importers)
+            stored = self._definitions.get(ord)
+            if stored is None:
+                return None
+            named_anywhere = self._totals.get(stored.definition.name, 0) > 0
+            references = tuple(self._explainer.references(stored)) if named_anywhere else ()
+            title = f"{_plural(len(references), 'reference')} in {_plural(len({r.path for r in references}), 'file')}"
+            return CodeLensInfo(definition_location(self._explainer.lines, stored).range, title, references)
+
+
 def code_lenses(ws: Workspace, path: str) -> list[CodeLensInfo]:
-    """"N references in M files" above each function, method and class; "imported by K files" atop."""
-    rel = ws.relative(path)
-    if not ws.is_indexed(rel):
-        return []  # a file of a language we do not index has nothing to count
-    explainer = _Explainer(ws)
-    importers = tuple(
-        sorted(
-            {_line_location(explainer.lines, row.path, row.line - 1) for row in ws.index.importers_of(rel)},
-            key=lambda loc: (loc.path, loc.line),
-        )
-    )
-    files = len({loc.path for loc in importers})
-    lenses = [CodeLensInfo(Range.of(0, 0, 0, 0), f"imported by {_plural(files, 'file')}", importers)]
-    for stored in ws.index.definitions(rel):
-        if stored.definition.kind not in LENS_KINDS:
-            continue
-        references = tuple(explainer.references(stored))
-        title = f"{_plural(len(references), 'reference')} in {_plural(len({r.path for r in references}), 'file')}"
-        lenses.append(CodeLensInfo(definition_location(explainer.lines, stored).range, title, references))
-    return lenses
+    """ "N references in M files" above each function, method and class; "imported by K files" atop."""
+    lenses = FileLenses(ws, path)
+    return [lens for slot in lenses.slots if (lens := lenses.resolve(slot.ord)) is not None]
 
 
 # -- the model narrative ---------------------------------------------------------------------
@@ -399,22 +455,30 @@ def summary_text(explanation: SymbolExplanation | FileExplanation) -> str:
     if isinstance(explanation, FileExplanation):
         out = [f"File {explanation.path} ({explanation.language}, {explanation.line_count} lines)."]
         out += [f"- defines {d.kind} {d.name} at {cite(d.location)}: {d.signature}" for d in explanation.definitions]
-        out += [f"- imports {i.module} at {cite(i.location)} -> {', '.join(i.targets) or 'outside'}"
-                for i in explanation.imports]
+        out += [
+            f"- imports {i.module} at {cite(i.location)} -> {', '.join(i.targets) or 'outside'}"
+            for i in explanation.imports
+        ]
         out += [f"- imported by {cite(loc)}" for loc in explanation.importers]
-        out += [f"- {ref.name} is used {uses} times in {files} other files" for ref, uses, files in
-                explanation.used_elsewhere]
+        out += [
+            f"- {ref.name} is used {uses} times in {files} other files"
+            for ref, uses, files in explanation.used_elsewhere
+        ]
         return "\n".join(out)
     symbol = explanation.symbol
-    out = [f"{symbol.kind} {symbol.qualified_name} defined at {cite(symbol.location)} "
-           f"(lines {symbol.start_line}-{symbol.end_line}): {symbol.signature}"]
+    out = [
+        f"{symbol.kind} {symbol.qualified_name} defined at {cite(symbol.location)} "
+        f"(lines {symbol.start_line}-{symbol.end_line}): {symbol.signature}"
+    ]
     if explanation.doc:
         out.append(f"Doc: {explanation.doc}")
     out.append(f"{explanation.reference_count} references in {explanation.file_count} files:")
     for usage in explanation.dependents:
         out.append(f"- {usage.path}: {usage.count} ({', '.join(cite(loc) for loc in usage.locations[:5])})")
-    out += [f"Uses {u.symbol.kind} {u.symbol.qualified_name} ({cite(u.symbol.location)}) {u.count} times"
-            for u in explanation.dependencies]
+    out += [
+        f"Uses {u.symbol.kind} {u.symbol.qualified_name} ({cite(u.symbol.location)}) {u.count} times"
+        for u in explanation.dependencies
+    ]
     out += _chain_lines("Called by", explanation.callers)
     out += _chain_lines("Calls", explanation.callees)
     return "\n".join(out)
@@ -477,7 +541,7 @@ def validate_citations(text: str, places: dict[str, set[int]]) -> str:
 
 async def narrate(ws: Workspace, explanation: SymbolExplanation | FileExplanation, backend: Backend) -> str:
     """A model-written account of the summary, citing only locations the summary contains."""
-    context = _packed_context(ws, explanation, backend)
+    context = await asyncio.to_thread(_packed_context, ws, explanation, backend)  # the event loop serves others
     prompt = f"Summary:\n{summary_text(explanation)}\n\nCode:\n{context}\n\nExplain it, citing path:line."
     request = ChatRequest(
         messages=(ChatMessage("system", NARRATE_SYSTEM), ChatMessage("user", prompt)), max_tokens=NARRATIVE_MAX_TOKENS

@@ -129,9 +129,7 @@ def symbols_at(
     return Resolver(ws, lines).resolve(path, token)
 
 
-def references_at(
-    ws: Workspace, path: str, position: Position, include_declaration: bool = True
-) -> list[Location]:
+def references_at(ws: Workspace, path: str, position: Position, include_declaration: bool = True) -> list[Location]:
     """Every place that refers to the symbol at ``position``, across the workspace, in file order."""
     lines = SourceLines(ws)
     targets = symbols_at(ws, ws.relative(path), position, lines)
@@ -142,13 +140,18 @@ def references_at(
 
 
 def references_of(
-    ws: Workspace, target: StoredDefinition, lines: SourceLines | None = None, include_declaration: bool = True
+    ws: Workspace,
+    target: StoredDefinition,
+    lines: SourceLines | None = None,
+    include_declaration: bool = True,
+    resolver: Resolver | None = None,
 ) -> list[Location]:
-    """Occurrences of a definition's name that resolve to it (module pseudo-definitions: none)."""
+    """Occurrences of a definition's name that resolve to it (module pseudo-definitions: none).
+    ``resolver`` (strict, over ``lines``) lets several calls share what they resolve."""
     lines = lines or SourceLines(ws)
     if target.ord < 0:
         return []
-    resolver = Resolver(ws, lines, allow_global=False)
+    resolver = resolver or Resolver(ws, lines, allow_global=False)
     key = (target.path, target.ord)
     name = target.definition.name
     found: list[Location] = []
@@ -179,6 +182,7 @@ class Resolver:
         self._names: dict[tuple[str, str], list[StoredDefinition]] = {}
         self._definitions: dict[str, list[StoredDefinition]] = {}
         self._bound: dict[str, set[str] | None] = {}
+        self._receivers: dict[tuple[str, int, str], list[StoredDefinition]] = {}
 
     def resolve(self, path: str, token: Token) -> list[StoredDefinition]:
         own = self._definition_named_at(path, token)
@@ -315,8 +319,11 @@ class Resolver:
             owners = [s for s in self._enclosing(path, token.line) if s.definition.kind in ("class", "interface")]
             owners = owners[:1]
         else:
-            text = self.lines.text(path)
-            owners = self.ws.index.receiver_classes(path, token.line + 1, receiver, text)
+            key = (path, token.line, receiver)
+            if key not in self._receivers:  # `ctx.a(...)`, `ctx.b(...)` on one line infer `ctx` once
+                text = self.lines.text(path)
+                self._receivers[key] = self.ws.index.receiver_classes(path, token.line + 1, receiver, text)
+            owners = self._receivers[key]
         found: list[StoredDefinition] = []
         for owner in owners:
             found += [m for m in self.ws.index.members(owner, parts[-1]) if m not in found]

@@ -79,6 +79,8 @@ async def test_definition_and_references_cross_files(session):
 async def test_code_lens_counts_references_and_lists_them_through_its_command(session):
     lenses = await session.client.text_document_code_lens_async(t.CodeLensParams(session.doc("shapes.py")))
     circle = next(lens for lens in lenses if lens.range.start == t.Position(3, 6))
+    assert circle.command is None  # counted on demand: codeLens/resolve
+    circle = await session.client.code_lens_resolve_async(circle)
     assert circle.command.title == "4 references in 2 files"
     listed = await session.client.workspace_execute_command_async(
         t.ExecuteCommandParams(circle.command.command, circle.command.arguments)
