@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from lsprotocol import types as t
+from pygls.exceptions import JsonRpcInvalidParams
 
 import agent
 
@@ -100,12 +101,17 @@ async def _refactor_call(fn, *args, **kwargs):
 
 
 def cursor_at(ls, uri: str | None, position: dict | None):
+    """(relative path, agent Position) of a command's arguments; InvalidParams when the URI is not a
+    workspace file or the position is not ``{"line": n, "character": n}``."""
     if uri is None:
         return None, None
-    rel = ls.rel(uri)
-    if position is None:
-        return rel, None
-    wire = t.Position(int(position["line"]), int(position["character"]))
+    try:
+        rel = ls.rel(uri)
+        if position is None:
+            return rel, None
+        wire = t.Position(int(position["line"]), int(position["character"]))
+    except (ValueError, TypeError, KeyError) as error:
+        raise JsonRpcInvalidParams(f"bad document or position ({uri!r}, {position!r}): {error}") from None
     return rel, position_to_agent(ls.lines(rel), wire, ls.encoding)
 
 
@@ -120,7 +126,8 @@ def move_actions(ls, uri: str, start: t.Position) -> list[t.CodeAction]:
         return []
     position = {"line": start.line, "character": start.character}
     folder = rel.rpartition("/")[0]
-    fresh = f"{folder}/{definition.name.lower()}.py" if folder else f"{definition.name.lower()}.py"
+    suffix = rel[rel.rfind(".") :] if "." in rel.rpartition("/")[2] else ".py"  # the new module's language
+    fresh = f"{folder}/{definition.name.lower()}{suffix}" if folder else f"{definition.name.lower()}{suffix}"
     targets = ([] if (ls.ws.root / fresh).exists() else [fresh]) + ls.ws.dependents(rel)[:MOVE_TARGETS]
     return [
         t.CodeAction(

@@ -1,4 +1,5 @@
-"""Move a top-level Python definition to another module and update every importer.
+"""Move a top-level Python definition to another module and update every importer (TypeScript and
+JavaScript: move_js.py, with the same checks).
 
 The definition's text (decorators included) goes to the end of the target module, with imports for
 the module-level names it uses. Importers are rewritten: ``from src import name`` becomes
@@ -21,6 +22,7 @@ from indexer import StoredDefinition
 from ..edits import FileChange, Position, Range, TextEdit, WorkspaceChange
 from ..workspace import Workspace
 from .errors import RefactorError
+from .move_js import JsMove, is_js, removal
 from .occurrences import Finder, Site, is_python
 from .target import find_target
 from .validate import check_parses, proposed_texts, scratch_workspace
@@ -31,8 +33,9 @@ def move_definition(
 ) -> WorkspaceChange:
     """The change moving the top-level definition at ``position`` into ``target_path``."""
     rel, destination = ws.relative(path), ws.relative(target_path)
-    if not (is_python(rel) and is_python(destination)):
-        raise RefactorError("move supports Python modules (.py) only")
+    python = is_python(rel) and is_python(destination)
+    if not python and not (is_js(rel) and is_js(destination)):
+        raise RefactorError("move goes between Python modules (.py) or between TypeScript/JavaScript modules")
     if rel == destination:
         raise RefactorError("the definition is already in that module")
     finder = Finder(ws)
@@ -42,7 +45,7 @@ def move_definition(
     name = moved.definition.name
     if finder._binds(destination, name) and not _imports_from(ws, destination, name, rel):
         raise RefactorError(f"{destination} already defines or imports '{name}'")
-    plan = _Plan(ws, finder, moved, destination)
+    plan = _Plan(ws, finder, moved, destination) if python else JsMove(ws, finder, moved, destination)
     change = plan.build(f"Move '{name}' to {destination}", versions or {})
     _validate_move(ws, change, moved, destination, plan.reference_count)
     return change
@@ -74,6 +77,9 @@ class _Plan:
         references = [s for s in sites if s.kind == "reference"]
         self.reference_count = len(references)
         block_start, block_end = self.moved.definition.start_line - 1, self.moved.definition.end_line
+        lines = self.finder.lines.lines(self.moved.path)
+        while block_start > 0 and lines[block_start - 1].lstrip().startswith("#"):
+            block_start -= 1  # a comment right above belongs to the definition: it moves with it
         inside = [s for s in references if s.path == self.moved.path and block_start <= s.line < block_end]
         outside_source = [s for s in references if s.path == self.moved.path and s not in inside]
         self._add_to_destination(block_start, block_end)
@@ -180,14 +186,7 @@ class _Plan:
     # -- the source module ----------------------------------------------------------------
 
     def _remove_from_source(self, start: int, end: int, needs_import_back: bool) -> None:
-        lines = self.finder.lines.lines(self.moved.path)
-        while start > 0 and lines[start - 1].lstrip().startswith("#"):
-            start -= 1  # a comment right above belongs to the definition
-        stop = end
-        while stop < len(lines) and not lines[stop].strip() and stop - end < 2:
-            stop += 1
-        end = Range.of(start, 0, stop, 0) if stop < len(lines) else Range.of(start, 0, len(lines) - 1, len(lines[-1]))
-        self._edit(self.moved.path, end, "")
+        self._edit(self.moved.path, removal(self.finder.lines.lines(self.moved.path), start, end, 2), "")
         if needs_import_back:
             line = self._import_insertion_line(self.moved.path)
             self._edit(self.moved.path, Range.of(line, 0, line, 0), f"from {self.target_module} import {self.name}\n")

@@ -79,3 +79,13 @@ def test_refusals_say_why_and_write_nothing(py, target, message):
 def test_only_top_level_definitions_move(py):
     with pytest.raises(RefactorError, match="top-level definition"):
         move_definition(py, "pkg/core.py", at(py, "pkg/core.py", 9, "start"), "pkg/tools.py")
+
+
+def test_the_comment_above_a_definition_moves_with_it(py):
+    core = py.root / "pkg/core.py"
+    core.write_text(core.read_text().replace("def helper(", "# Doubles.\n# Always.\ndef helper("))
+    py.build_index()
+    change = move_definition(py, "pkg/core.py", at(py, "pkg/core.py", 6, "helper"), "pkg/tools.py")
+    texts = {path: after for path, (_, after) in proposed_texts(py, change).items()}
+    assert texts["pkg/tools.py"] == "# Doubles.\n# Always.\ndef helper(value):\n    return value * 2\n"
+    assert "Doubles" not in texts["pkg/core.py"]
