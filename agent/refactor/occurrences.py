@@ -11,6 +11,7 @@ fallback). Python ``__all__`` strings are included wherever the name is bound to
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -74,12 +75,14 @@ class Finder:
                 return token, []
             if role == "import":
                 return token, self._imported(path, node, token.name)
-            if role == "head" and binding_scope(node, token.name, is_python(path)) is not None:
+            if role == "head" and binding_scope(node, token.name, path) is not None:
                 local = self._nested_named(path, token)
                 return token, local
             if role == "attribute":
                 found = self.attribute_targets(path, node, token.line, token.start, token.name) or []
                 return token, [d for d in found if d.ord >= 0]
+            if role == "head" and path.endswith(".go"):
+                return token, self.package_level(path, token.name)
         found = self.resolver.resolve(path, token)
         return token, [d for d in found if d.ord >= 0]
 
@@ -146,7 +149,7 @@ class Finder:
             if not found and name == lookup:
                 self.unknown_receivers.append(site)
             return site if self._hits(found, targets) else None
-        scope = binding_scope(node, name, is_python(path))
+        scope = binding_scope(node, name, path)
         target = targets[0]
         if target.definition.parent != -1:
             in_class = scope is not None and name == lookup
@@ -156,6 +159,9 @@ class Finder:
             imported = import_binding(scope, name) if is_python(path) else None
             if imported is None or not self._hits(self._imported(path, imported, lookup), targets):
                 return None  # a local of the same name (a function-level import of the symbol is the symbol)
+        elif path.endswith(".go"):
+            if not self._hits(self.package_level(path, lookup), targets):
+                return None  # Go: a bare name is the package's (any file of the folder), never an import's
         else:
             found = self.resolver.resolve(path, Token(lookup, line, column, column + len(lookup), lookup))
             if not self._hits(found, targets) or not self._bound_to(path, lookup, target):
@@ -228,8 +234,30 @@ class Finder:
         token = token_at(self.lines.line(site.path, site.line), site.line, site.start)
         return token is not None and bool(self.resolver.resolve(site.path, token))
 
+    def package_level(self, path: str, name: str) -> list[StoredDefinition]:
+        """Go: the top-level definitions named ``name`` in ``path``'s package (the .go files of its
+        folder that declare the same package)."""
+        package = self._go_package(path)
+        folder = posixpath.dirname(path)
+        return [
+            d
+            for d in self.ws.index.store.definitions_named(name)
+            if d.definition.parent == -1
+            and d.definition.kind != "method"
+            and d.path.endswith(".go")
+            and posixpath.dirname(d.path) == folder
+            and self._go_package(d.path) == package
+        ]
+
+    def _go_package(self, path: str) -> str | None:
+        tree = self.tree(path)
+        clause = next((c for c in tree.root_node.named_children if c.type == "package_clause"), None) if tree else None
+        return clause.named_children[0].text.decode() if clause is not None and clause.named_children else None
+
     def _binds(self, path: str, name: str) -> bool:
-        """Whether a module defines or imports ``name`` at its top level."""
+        """Whether a module defines or imports ``name`` at its top level (Go: its package does)."""
+        if path.endswith(".go") and self.package_level(path, name):
+            return True
         if any(d.definition.name == name and d.definition.parent == -1 for d in self.ws.index.definitions(path)):
             return True
         return any((row.alias or (row.name or "").rsplit(".", 1)[-1]) == name for row in self.ws.index.imports_of(path))
@@ -270,6 +298,8 @@ class Finder:
         if parent is None:
             return "head"
         kind, field = parent.type, _field_of(parent, node)
+        if path.endswith(".go"):
+            return _go_role(node, kind, field)
         if is_python(path):
             if kind == "keyword_argument" and field == "name":
                 return "never"
@@ -415,6 +445,21 @@ def _field_of(parent: Node, child: Node) -> str | None:
         if candidate is not None and candidate.start_byte == child.start_byte and candidate.end_byte == child.end_byte:
             return parent.field_name_for_child(index)
     return None
+
+
+def _go_role(node: Node, kind: str, field: str | None) -> str:
+    """How a Go identifier names something: ``pkg.Name`` and ``x.Method`` are attributes; field,
+    package and import names, and struct literal keys, are never a package-level symbol."""
+    if kind in ("selector_expression", "qualified_type") and field in ("field", "name"):
+        return "attribute"
+    if node.type in ("field_identifier", "package_identifier"):
+        return "never"
+    if kind == "literal_element" and node.parent.parent is not None and node.parent.parent.type == "keyed_element":
+        if _field_of(node.parent.parent, node.parent) == "key":
+            return "never"
+    if _ancestor(node, ("import_declaration",)) is not None:
+        return "never"
+    return "head"
 
 
 def _callee(call: Node) -> bytes | None:

@@ -8,6 +8,7 @@ references to the new name as there were to the old one and none left to the old
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping
 
 from indexer import StoredDefinition
@@ -16,7 +17,7 @@ from ..edits import FileChange, Position, Range, TextEdit, WorkspaceChange
 from ..workspace import Workspace
 from .errors import RefactorError
 from .identifiers import check_identifier
-from .occurrences import Finder, Site, is_python
+from .occurrences import Finder, Site
 from .overrides import override_family
 from .scopes import binding_scope
 from .target import find_target
@@ -48,13 +49,14 @@ def rename(
         sites = finder.sites(target, family=family)
     except OverflowError as error:
         raise RefactorError(f"too many occurrences to check: {error}") from None
-    if target.definition.parent != -1 and finder.unknown_receivers:
+    if (target.definition.parent != -1 or target.definition.kind == "method") and finder.unknown_receivers:
         where = ", ".join(f"{s.path}:{s.line + 1}" for s in finder.unknown_receivers[:5])
         raise RefactorError(
             f"'.{old}' is also used on objects whose class cannot be inferred ({where}"
             f"{', ...' if len(finder.unknown_receivers) > 5 else ''}); renaming only the known uses could break them"
         )
     check_clashes(finder, family, sites, new_name)
+    check_go_visibility(target, sites, new_name)
     code = [s for s in sites if s.kind != "string"]
     replacements = [(s, f"{old}: {new_name}" if s.kind == "shorthand" else new_name) for s in code]
     replacements += all_order_sites(finder, [s for s in sites if s.kind == "string"], old, new_name)
@@ -103,7 +105,7 @@ def check_clashes(finder: Finder, family: list[StoredDefinition], sites: list[Si
             node = finder.node_at(path, line, column, new)
             if node is None or finder._role(path, node) not in ("head", "shorthand"):
                 continue
-            scope = binding_scope(node, new, is_python(path))
+            scope = binding_scope(node, new, path)
             if scope is None and d.parent == -1:
                 raise RefactorError(
                     f"'{new}' is already used in {path}:{line + 1}; the rename would change its meaning"
@@ -112,6 +114,16 @@ def check_clashes(finder: Finder, family: list[StoredDefinition], sites: list[Si
                 raise RefactorError(
                     f"'{new}' is a local name at {path}:{line + 1} that would capture the renamed symbol"
                 )
+
+
+def check_go_visibility(target: StoredDefinition, sites: list[Site], new: str) -> None:
+    """Go exports by capital letter: a rename that unexports a name other packages use breaks them."""
+    if not target.path.endswith(".go") or new[:1].isupper() or not target.definition.name[:1].isupper():
+        return
+    package = posixpath.dirname(target.path)
+    outside = sorted({s.path for s in sites if posixpath.dirname(s.path) != package})
+    if outside:
+        raise RefactorError(f"'{new}' would not be exported, but {', '.join(outside[:3])} use it from another package")
 
 
 def _encloses(finder: Finder, scope, site: Site) -> bool:

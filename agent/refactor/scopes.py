@@ -6,7 +6,9 @@ candidate occurrence is checked here: a name bound by an enclosing function (or,
 in a class body, by that class; for JS/TS, by a block) is local to it, not the module's symbol.
 Python: parameters, assignments, for/with/except/walrus targets, nested def/class, imports, with
 ``global``/``nonlocal`` honoured. JS/TS: parameters (with destructuring), var/let/const, function
-and class declarations, catch and for-of/in variables.
+and class declarations, catch and for-of/in variables. Go: parameters, results and receivers,
+``:=``, var/const/type declarations in blocks, and the variables of range, for, if and switch
+headers.
 """
 
 from __future__ import annotations
@@ -60,9 +62,12 @@ _JS_DECLARATIONS = frozenset(
 _JS_PATTERN_LEAVES = frozenset({"identifier", "shorthand_property_identifier_pattern"})
 
 
-def binding_scope(node: Node, name: str, python: bool) -> Node | None:
-    """The innermost enclosing scope node that binds ``name`` at ``node``; None when it is the module's."""
-    return _python_scope(node, name) if python else _js_scope(node, name)
+def binding_scope(node: Node, name: str, path: str) -> Node | None:
+    """The innermost enclosing scope node that binds ``name`` at ``node`` in the file ``path``; None
+    when it is the module's (for Go: the package's)."""
+    if path.endswith((".py", ".pyi")):
+        return _python_scope(node, name)
+    return _go_scope(node, name) if path.endswith(".go") else _js_scope(node, name)
 
 
 def import_binding(scope: Node, name: str) -> Node | None:
@@ -316,6 +321,74 @@ def _js_pattern_names(node: Node | None) -> list[str]:
     if node.type in ("formal_parameters", "object_pattern", "array_pattern", "rest_pattern"):
         return [name for child in node.named_children for name in _js_pattern_names(child)]
     return []
+
+
+# -- Go --------------------------------------------------------------------------------------------
+
+_GO_FUNCTIONS = frozenset({"function_declaration", "method_declaration", "func_literal"})
+_GO_HEADERS = frozenset(
+    {"for_statement", "if_statement", "expression_switch_statement", "type_switch_statement", "select_statement"}
+)
+_GO_DECLARED = frozenset({"var_spec", "const_spec", "type_spec", "type_alias"})
+
+
+def _go_scope(node: Node, name: str) -> Node | None:
+    current = node.parent
+    while current is not None and current.type != "source_file":
+        if name in _go_bindings(current):
+            return current
+        current = current.parent
+    return None
+
+
+def _go_bindings(scope: Node) -> set[str]:
+    kind = scope.type
+    if kind in _GO_FUNCTIONS:
+        lists = [scope.child_by_field_name(f) for f in ("receiver", "parameters", "result")]
+        return {
+            _text(n)
+            for listing in lists
+            if listing is not None and listing.type == "parameter_list"
+            for declaration in listing.named_children
+            for n in declaration.children_by_field_name("name")
+        }
+    if kind in _GO_HEADERS:
+        bound: set[str] = set()
+        for child in scope.named_children:
+            if child.type in ("short_var_declaration", "range_clause", "for_clause", "type_switch_header"):
+                bound.update(_go_short_names(child))
+        alias = scope.child_by_field_name("alias")  # switch v := x.(type)
+        if alias is not None:
+            bound.update(_text(n) for n in alias.named_children if n.type == "identifier")
+        return bound
+    if kind not in ("block", "statement_list", "communication_case", "expression_case", "type_case"):
+        return set()
+    bound = set()
+    for statement in scope.named_children:
+        if statement.type == "short_var_declaration":
+            bound.update(_go_short_names(statement))
+        elif statement.type in ("var_declaration", "const_declaration", "type_declaration"):
+            stack = list(statement.named_children)
+            while stack:
+                spec = stack.pop()
+                if spec.type in _GO_DECLARED:
+                    bound.update(_text(n) for n in spec.children_by_field_name("name"))
+                else:
+                    stack.extend(spec.named_children)
+    return bound
+
+
+def _go_short_names(node: Node) -> list[str]:
+    """Names a ``:=`` (also inside a range or for clause) declares."""
+    if node.type == "for_clause":
+        initializer = node.child_by_field_name("initializer")
+        return _go_short_names(initializer) if initializer is not None else []
+    if node.type == "range_clause" and b":=" not in (node.text or b""):
+        return []
+    if node.type not in ("short_var_declaration", "range_clause"):
+        return []
+    left = node.child_by_field_name("left")
+    return [_text(n) for n in (left.named_children if left is not None else []) if n.type == "identifier"]
 
 
 def _text(node: Node | None) -> str:

@@ -11,7 +11,7 @@ from ..workspace import Workspace
 from .errors import RefactorError
 from .occurrences import Finder
 
-RENAMABLE_LANGUAGES = (".py", ".pyi", ".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs")
+RENAMABLE_LANGUAGES = (".py", ".pyi", ".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".go")
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def prepare_rename(ws: Workspace, path: str, position: Position) -> RenameTarget
 def find_target(finder: Finder, rel: str, position: Position):
     """(token, definition) at a position; RefactorError saying why when there is no single one."""
     if not rel.endswith(RENAMABLE_LANGUAGES):
-        raise RefactorError(f"rename supports Python and TypeScript/JavaScript files, not {rel}")
+        raise RefactorError(f"rename supports Python, TypeScript/JavaScript and Go files, not {rel}")
     if finder.ws.index.source_text(rel) is None:
         raise RefactorError(f"not a file of the workspace: {rel}")
     token, found = finder.definitions_at(rel, position.line, position.column)
