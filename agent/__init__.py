@@ -7,6 +7,7 @@ from engine import BackendError, Tokenizer, TokenizerError, load_tokenizer
 from indexer import BuildStats
 
 from .complete import Completer, Completion, CompletionSettings, symbols_at
+from .confine import OutsideWorkspace
 from .context import STRATEGIES, Cursor, Pack, PackItem, PackRequest, UnknownStrategy
 from .diagnose import Finding, diagnose, review
 from .edits import FileChange, Position, Range, TextEdit, WorkspaceChange, apply_edits
@@ -24,6 +25,7 @@ from .explain import (
     narrate,
 )
 from .navigate import Location, definition_at, references_at
+from .privacy import exclusion_report, is_loopback_host, is_loopback_url
 from .refactor import (
     RefactorError,
     RenameTarget,
@@ -53,6 +55,7 @@ __all__ = [
     "FileLenses",
     "Finding",
     "Location",
+    "OutsideWorkspace",
     "Pack",
     "PackItem",
     "PackRequest",
@@ -73,9 +76,12 @@ __all__ = [
     "definition_at",
     "diagnose",
     "evaluate",
+    "exclusion_report",
     "explain_file",
     "explain_symbol",
     "hover_markdown",
+    "is_loopback_host",
+    "is_loopback_url",
     "load_cases",
     "load_tokenizer",
     "narrate",

@@ -11,7 +11,7 @@ from typing import Literal
 
 from engine import Backend, BackendError, OpenAIBackend, OpenAISettings
 
-from .privacy import OutboundGuard, is_loopback_url
+from .privacy import OutboundGuard, stays_on_this_machine
 
 BACKENDS = ("local", "openai")
 
@@ -26,6 +26,7 @@ class EngineSettings:
     template: str | None = None
     tokenizer: str | None = None  # openai: "deepseek" | "estimate" | a path; local random_init: tokenizer.json
     context_window: int | None = None
+    redact: bool = False  # redact even on a loopback URL (an SSH tunnel to another machine looks local)
     # local
     checkpoint: str | None = None  # None: engine/weights/default when present
     random_init: str | None = None  # a preset name: untrained weights, plumbing tests only
@@ -61,7 +62,7 @@ def _openai(settings: EngineSettings) -> Backend:
             context_window=settings.context_window,
         )
     )
-    if is_loopback_url(settings.url):
+    if stays_on_this_machine(settings.url) and not settings.redact:  # loopback, and no proxy in between
         return backend
     return OutboundGuard(backend, endpoint=settings.url)  # secrets never leave for another machine
 

@@ -12,16 +12,23 @@ index never holds them, and `is_sensitive_path` stops a request whose cursor is 
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from engine import Backend, ChatMessage, ChatRequest, Delta, FimRequest, ModelInfo
+
+if TYPE_CHECKING:  # both import this module
+    from .engines import EngineSettings
+    from .workspace import Workspace
 
 # Files whose whole content is a secret: never packed, never the cursor of a remote request.
 SENSITIVE_FILE_PATTERNS = (
@@ -140,14 +147,45 @@ def redact(text: str) -> Redacted:
 
 
 def is_sensitive_path(path: str) -> bool:
-    """True for files whose whole content is a credential (.env, keys, key stores, netrc...)."""
-    name = PurePosixPath(path.replace("\\", "/")).name
+    """True for files whose whole content is a credential (.env, keys, key stores, netrc...), in any
+    letter case (`.ENV` is the same file as `.env` on a case-insensitive disk)."""
+    name = PurePosixPath(path.replace("\\", "/")).name.lower()
     return any(fnmatch(name, pattern) for pattern in SENSITIVE_FILE_PATTERNS)
+
+
+def _any_case(pattern: str) -> str:
+    """A gitignore pattern matching ``pattern`` in any letter case (`.env` -> `.[eE][nN][vV]`)."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in pattern)
+
+
+# The same names as ignore rules for the index (gitignore syntax, letter case ignored).
+SENSITIVE_IGNORE_PATTERNS = tuple(_any_case(pattern) for pattern in SENSITIVE_FILE_PATTERNS)
 
 
 def is_loopback_url(url: str) -> bool:
     """True when `url` points at this machine (localhost, 127.0.0.0/8, ::1); anything else is remote."""
-    host = (urlsplit(url).hostname or "").strip("[]").lower()
+    return is_loopback_host(urlsplit(url).hostname or "")
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy that HTTP_PROXY/HTTPS_PROXY/ALL_PROXY would send a request for ``url`` through (httpx
+    honours them, loopback included), unless NO_PROXY names its host; None when it goes direct."""
+    parts = urlsplit(url)
+    env = {name.lower(): value for name, value in os.environ.items() if value}
+    proxy = env.get(f"{parts.scheme.lower()}_proxy") or env.get("all_proxy")
+    if not proxy:
+        return None
+    host = (parts.hostname or "").lower()
+    for entry in (item.strip().lower().strip("[]") for item in env.get("no_proxy", "").split(",")):
+        # a host or a domain suffix; anything fancier counts as not bypassed, so the prompt is redacted
+        if entry == "*" or (entry and (host == entry or host.endswith("." + entry.lstrip(".")))):
+            return None
+    return proxy
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for localhost, 127.0.0.0/8 and ::1 (bracketed or not); anything else reaches other machines."""
+    host = host.strip("[]").lower()
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
@@ -169,13 +207,43 @@ class OutboundReport:
     def total(self) -> int:
         return sum(self.redacted.values())
 
+    def to_json(self) -> dict:
+        return {
+            "endpoint": self.endpoint,
+            "sent_at": self.sent_at,
+            "redacted": dict(self.redacted),
+            "excluded_paths": list(self.excluded_paths),
+        }
+
+
+class OutboundLog:
+    """The report of the last request to each off-machine endpoint, for the exclusion command."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: dict[str, OutboundReport] = {}
+
+    def record(self, report: OutboundReport) -> None:
+        with self._lock:
+            self._last.pop(report.endpoint, None)
+            self._last[report.endpoint] = report
+
+    def reports(self) -> list[OutboundReport]:
+        """One report per endpoint, the most recently used last."""
+        with self._lock:
+            return list(self._last.values())
+
+
+OUTBOUND = OutboundLog()  # this process's record: every OutboundGuard writes here unless given its own
+
 
 class OutboundGuard(Backend):
     """A Backend that redacts every prompt before the wrapped (remote) backend sees it."""
 
-    def __init__(self, inner: Backend, endpoint: str) -> None:
+    def __init__(self, inner: Backend, endpoint: str, log: OutboundLog | None = None) -> None:
         self.inner = inner
         self.endpoint = endpoint
+        self.log = log if log is not None else OUTBOUND
         self.last_report: OutboundReport | None = None
         self._excluded: tuple[str, ...] = ()
 
@@ -190,6 +258,7 @@ class OutboundGuard(Backend):
     def _record(self, redactions: list[Redaction]) -> None:
         counts = Counter(item.kind for item in redactions)
         self.last_report = OutboundReport(self.endpoint, time.time(), dict(counts), self._excluded)
+        self.log.record(self.last_report)
         self._excluded = ()
 
     def fim(self, request: FimRequest) -> AsyncIterator[Delta]:
@@ -216,3 +285,46 @@ class OutboundGuard(Backend):
 
 def _with_content(message: ChatMessage, content: str) -> ChatMessage:
     return message if content == message.content else replace(message, content=content)
+
+
+def exclusion_report(ws: Workspace, engine: EngineSettings, limit: int = 1000) -> dict:
+    """What the last requests left out and where they went: the files and folders kept out of every
+    request (by .wholerepoignore, .gitignore, the exclude setting or a credential-like name), the
+    redactions in the last request to each off-machine endpoint, and where prompts go now."""
+    excluded, cut = ws.excluded(limit)
+    destination = _destination(engine)
+    requests = [report.to_json() for report in OUTBOUND.reports()]
+    lines = [f"# What leaves: prompts go {destination['where']}", ""]
+    lines += [f"Kept out of every request ({len(excluded)}{'+' if cut else ''}):", ""]
+    lines += [f"- `{path}` — {why}" for path, why in excluded] or ["- nothing"]
+    for request in requests:
+        cut_kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(request["redacted"].items())) or "nothing"
+        lines += ["", f"Last request to {request['endpoint']}: redacted {cut_kinds}"]
+    return {
+        "destination": destination,
+        "excluded": [{"path": path, "reason": why} for path, why in excluded],
+        "excluded_truncated": cut,
+        "requests": requests,
+        "markdown": "\n".join(lines),
+    }
+
+
+def stays_on_this_machine(url: str) -> bool:
+    """Whether requests to ``url`` reach a server on this machine directly (loopback, no proxy)."""
+    return is_loopback_url(url) and proxy_for(url) is None
+
+
+def _destination(engine: EngineSettings) -> dict:
+    if engine.backend != "openai" or not engine.url:
+        where = "nowhere: the model runs in this process"
+        return {"backend": engine.backend, "url": None, "where": where, "redacted": False}
+    local = stays_on_this_machine(engine.url)
+    if local and not engine.redact:
+        where = f"to this machine ({engine.url}), as written"
+    elif local:
+        where = f"to {engine.url}, redacted as if remote (redact: true)"
+    elif (proxy := proxy_for(engine.url)) is not None:
+        where = f"to {engine.url} through the proxy {proxy}, redacted"
+    else:
+        where = f"to another machine ({engine.url}), redacted"
+    return {"backend": "openai", "url": engine.url, "where": where, "redacted": not local or engine.redact}

@@ -10,9 +10,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine import Tokenizer
-from indexer import DEFAULT_MAX_FILE_SIZE, BuildStats, Index, IndexConfig, StoredDefinition
+from indexer import (
+    DEFAULT_MAX_FILE_SIZE,
+    BuildStats,
+    IgnoreRules,
+    Index,
+    IndexConfig,
+    StoredDefinition,
+    excluded_entries,
+)
 
+from .confine import confine, confine_uri
 from .context import ContextPacker, Cursor, Pack, PackRequest
+from .privacy import SENSITIVE_IGNORE_PATTERNS, is_sensitive_path
 
 
 @dataclass(frozen=True)
@@ -39,13 +49,14 @@ class Workspace:
         settings = settings or WorkspaceSettings()
         self.root = Path(root).resolve()
         self._packers: dict[str, ContextPacker] = {}
+        self._exclude = (*SENSITIVE_IGNORE_PATTERNS, *settings.exclude)  # credentials never enter the index
         self.index = Index(
             self.root,
             IndexConfig(
                 index_dir=settings.index_dir,
                 max_file_size=settings.max_file_size,
                 jobs=settings.jobs,
-                exclude=settings.exclude,
+                exclude=self._exclude,
             ),
         )
 
@@ -135,13 +146,18 @@ class Workspace:
                 self.index.close_buffer(rel)
 
     def relative(self, path: str) -> str:
-        """A user-given path (absolute, or relative to the root) as a workspace-relative one."""
-        candidate = Path(path)
-        if candidate.is_absolute():
-            try:
-                return candidate.resolve().relative_to(self.root).as_posix()
-            except ValueError:
-                raise ValueError(f"outside the workspace {self.root}: {path}") from None
-        if ".." in candidate.parts:
-            raise ValueError(f"outside the workspace {self.root}: {path}")
-        return candidate.as_posix()
+        """A user-, client- or model-given path (absolute, or relative to the root) as a workspace-relative
+        one; OutsideWorkspace (a ValueError) when it leaves the root, symlinks included."""
+        return confine(self.root, path)
+
+    def relative_uri(self, uri: str) -> str:
+        """The workspace-relative path of a document URI; OutsideWorkspace for anything outside."""
+        return confine_uri(self.root, uri)
+
+    def excluded(self, limit: int = 1000) -> tuple[list[tuple[str, str]], bool]:
+        """What never reaches the index or a prompt: (path, why) for files and folders kept out by
+        .wholerepoignore, .gitignore, the exclude setting or a credential-like name; and whether the
+        list was cut at ``limit``."""
+        rules = IgnoreRules(self.root, self._exclude)
+        found, cut = excluded_entries(self.root, rules, limit)
+        return [(path, "credential file" if is_sensitive_path(path.rstrip("/")) else why) for path, why in found], cut

@@ -3,7 +3,7 @@
 Others use only what is named here.
 """
 
-from .files import DEFAULT_MAX_FILE_SIZE
+from .files import DEFAULT_MAX_FILE_SIZE, IgnoreRules, OutsideRoot, excluded_entries, read_inside, resolve_inside
 from .index import BuildStats, Index, IndexConfig, default_index_dir
 from .languages import all_languages, language_for_path
 from .model import Definition, Import, ImportedName
@@ -15,17 +15,22 @@ __all__ = [
     "DEFAULT_MAX_FILE_SIZE",
     "BuildStats",
     "Definition",
+    "IgnoreRules",
     "Import",
     "ImportRow",
     "ImportedName",
     "Index",
     "IndexConfig",
     "Occurrence",
+    "OutsideRoot",
     "StoredDefinition",
     "Watcher",
     "all_languages",
     "default_index_dir",
+    "excluded_entries",
     "language_for_path",
     "parse_source",
+    "read_inside",
+    "resolve_inside",
     "syntax_error_count",
 ]

@@ -4,10 +4,13 @@ Walks the tree honouring ``.gitignore`` files at every level (pathspec) and ``.w
 at the root, skips ``.git`` and other VCS folders, follows directory symlinks only when they stay
 inside the root and never twice (no loops), and keeps files of known languages under a size cap.
 Reading sniffs binary content and replaces undecodable bytes, so no input makes the indexer fail.
+Every read of a workspace file goes through ``read_inside``, which refuses a file that is, or turns
+out after opening to be, outside the root (a symlink pointing out, or swapped in between check and use).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections import Counter
@@ -61,9 +64,10 @@ class IgnoreRules:
             lines: list[str] = list(self._extra) if rel_dir == "" else []
             for name in names:
                 try:
-                    lines += (self.root / rel_dir / name).read_text(encoding="utf-8", errors="replace").splitlines()
+                    data = read_inside(self.root, f"{rel_dir}/{name}" if rel_dir else name)
                 except OSError:
                     continue
+                lines += data.decode("utf-8", "replace").splitlines()
             self._specs[rel_dir] = pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
         return self._specs[rel_dir]
 
@@ -76,6 +80,31 @@ class IgnoreRules:
             if spec is not None and spec.match_file(local + "/" if is_dir else local):
                 return True
         return False
+
+    def why(self, rel_path: str, is_dir: bool) -> str | None:
+        """Which rule source leaves ``rel_path`` out (``.wholerepoignore``, ``sub/.gitignore``, ``exclude
+        setting``), or None; for reports, so the walk's own check stays one combined match per level."""
+        parts = rel_path.split("/")
+        for depth in range(len(parts)):
+            rel_dir = "/".join(parts[:depth])
+            local = "/".join(parts[depth:]) + ("/" if is_dir else "")
+            for label, spec in self._labelled_specs(rel_dir):
+                if spec.match_file(local):
+                    return label
+        return None
+
+    def _labelled_specs(self, rel_dir: str) -> list[tuple[str, pathspec.PathSpec]]:
+        found = []
+        if rel_dir == "" and self._extra:
+            found.append(("exclude setting", pathspec.GitIgnoreSpec.from_lines(self._extra)))
+        for name in IGNORE_FILES + (ROOT_IGNORE_FILES if rel_dir == "" else ()):
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            try:
+                lines = read_inside(self.root, rel).decode("utf-8", "replace").splitlines()
+            except OSError:
+                continue
+            found.append((rel, pathspec.GitIgnoreSpec.from_lines(lines)))
+        return found
 
     def excluded(self, rel_path: str) -> bool:
         """Whether a file is left out, by its own name or by any folder above it."""
@@ -158,7 +187,7 @@ def _is_link(entry: os.DirEntry) -> bool:
 def _inside(root: Path, path: Path) -> bool:
     try:
         return path.resolve().is_relative_to(root)
-    except (OSError, RuntimeError):  # RuntimeError: a symlink loop while resolving
+    except (OSError, RuntimeError, ValueError):  # RuntimeError: a symlink loop; ValueError: a NUL byte
         return False
 
 
@@ -174,6 +203,91 @@ def decode_source(data: bytes) -> tuple[bytes, bool]:
         return data, False
     except UnicodeDecodeError:
         return data.decode("utf-8", "replace").encode("utf-8"), True
+
+
+def excluded_entries(root: Path, rules: IgnoreRules, limit: int = 1000) -> tuple[list[tuple[str, str]], bool]:
+    """What the ignore rules keep out, as (path, rule source) pairs, folders once with a trailing
+    ``/`` (their contents are not listed); at most ``limit``, and whether the list was cut short."""
+    root = root.resolve()
+    found: list[tuple[str, str]] = []
+    pending = [("", root)]
+    while pending:
+        rel_dir, directory = pending.pop()
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            if entry.name in ALWAYS_SKIPPED_DIRS or (_is_link(entry) and not _inside(root, Path(entry.path))):
+                continue
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                continue
+            reason = rules.why(rel, is_dir)
+            if reason is not None:
+                if len(found) == limit:
+                    return sorted(found), True
+                found.append((rel + "/" if is_dir else rel, reason))
+            elif is_dir and not _is_link(entry):
+                pending.append((rel, Path(entry.path)))
+    return sorted(found), False
+
+
+class OutsideRoot(PermissionError):
+    """A workspace path that leads outside the root, after symlinks; nothing of it was read."""
+
+
+def read_inside(root: Path, rel_path: str) -> bytes:
+    """The bytes of the regular file ``rel_path`` under the (resolved) ``root``.
+
+    Checked before opening (the path resolved: a link pointing out is never even opened) and again
+    after (the file the kernel actually opened), so a symlink swapped in between the check and the
+    open raises OutsideRoot and yields no byte. O_NONBLOCK: a FIFO swapped in cannot make it hang.
+    """
+    base = os.fspath(root)
+    absolute = os.path.join(base, rel_path) if rel_path and not os.path.isabs(rel_path) else None
+    if absolute is None or not _within(base, _real(absolute)):
+        raise OutsideRoot(errno.EACCES, "outside the workspace", rel_path)
+    fd = os.open(absolute, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "not a regular file", rel_path)
+        opened = _opened_path(fd)
+        if opened is None:  # no /proc: the file opened must be the one the check resolved
+            same = os.stat(_real(absolute))
+            inside = (same.st_dev, same.st_ino) == (info.st_dev, info.st_ino) and _within(base, _real(absolute))
+        else:
+            inside = _within(base, opened)
+        if not inside:
+            raise OutsideRoot(errno.EACCES, "outside the workspace (changed after the check)", rel_path)
+        chunks = []
+        while chunk := os.read(fd, max(info.st_size, 65536)):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _real(path: str) -> str:
+    try:
+        return os.path.realpath(path)
+    except (OSError, ValueError):  # ValueError: a NUL byte
+        return ""
+
+
+def _within(base: str, path: str) -> bool:
+    return path == base or path.startswith(base.rstrip(os.sep) + os.sep)
+
+
+def _opened_path(fd: int) -> str | None:
+    """The real path of an open file descriptor, where the system tells (Linux /proc)."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
 
 
 def resolve_inside(root: Path, rel_path: str) -> Path | None:

@@ -22,7 +22,15 @@ import platformdirs
 
 from .buffers import Buffers
 from .chunks import file_chunks, search_terms
-from .files import DEFAULT_MAX_FILE_SIZE, IGNORE_FILES, ROOT_IGNORE_FILES, IgnoreRules, resolve_inside, walk
+from .files import (
+    DEFAULT_MAX_FILE_SIZE,
+    IGNORE_FILES,
+    ROOT_IGNORE_FILES,
+    IgnoreRules,
+    read_inside,
+    resolve_inside,
+    walk,
+)
 from .languages import language_for_path
 from .model import Definition
 from .names import CLASS_KINDS, all_member_definitions, member_definitions, resolve_name
@@ -332,9 +340,8 @@ class Index:
 
     def _read_disk(self, rel: str) -> bytes | None:
         """A workspace file's bytes on disk; None when missing, unreadable or outside the root."""
-        absolute = resolve_inside(self.root, rel)
         try:
-            return absolute.read_bytes() if absolute is not None else None
+            return read_inside(self.root, rel)
         except OSError:
             return None
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .extract import Extractor
-from .files import decode_source, is_binary
+from .files import decode_source, is_binary, read_inside
 from .languages import LanguageSpec, language_for_path
 from .model import ParsedFile
 from .store import FLAG_DECODE_REPLACED, FLAG_PARSE_ERRORS, Store, pack_references
@@ -63,7 +63,7 @@ class FileTask:
 def run_task(task: FileTask) -> FileResult:
     """Read, hash, and (if the content changed) parse and extract one file. Never raises."""
     try:
-        data = (Path(task.root) / task.path).read_bytes()
+        data = read_inside(Path(task.root), task.path)  # never a byte from outside the root
     except OSError as error:
         return FileResult(task.path, skipped=f"unreadable: {error.strerror or error}")
     if len(data) > task.max_size:

@@ -268,8 +268,10 @@ def _cmd_pack(args: argparse.Namespace) -> int:
             pack = workspace.pack(path, line, col, args.budget, tokenizer, buffer=buffer, strategy=args.strategy)
         except (ValueError, FileNotFoundError, UnknownStrategy) as error:
             raise UsageError(str(error)) from None
+        excluded, _ = workspace.excluded()
     if args.json:
-        print(json.dumps(pack.to_json(), indent=2))
+        kept_out = [{"path": path, "reason": why} for path, why in excluded]
+        print(json.dumps({**pack.to_json(), "excluded": kept_out}, indent=2))
         return 0
     print(f"{pack.tokens} of {pack.budget} tokens in {len(pack.items)} items ({pack.strategy}, {tokenizer.name})")
     for item in pack.items:
@@ -362,6 +364,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     if args.tcp is not None and not args.tcp.rpartition(":")[2].isdigit():
         raise UsageError(f"--tcp must be [HOST:]PORT, not {args.tcp!r}")
+    host = args.tcp.rpartition(":")[0] if args.tcp else ""
+    if host and not agent.is_loopback_host(host):
+        print(
+            f"wholerepo: warning: listening on {host}, not loopback: other machines can connect and read the "
+            "workspace through the server. Leave the host out to listen on 127.0.0.1 only.",
+            file=sys.stderr,
+        )
     return serve(args.tcp, args.log_file)
 
 

@@ -1,6 +1,7 @@
 """Commands that answer with text: `wholerepo.explain` (a model-written account of a symbol's or file's
 cross-file dependencies, or the index's summary when no model is loaded) and `wholerepo.showContext`
-(the pack behind the last completion)."""
+(the pack behind the last completion) and `wholerepo.showExcluded` (what was kept out of the last requests and
+what was redacted in them)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from .refactoring import cursor_at
 
 EXPLAIN = "wholerepo.explain"
 SHOW_CONTEXT = "wholerepo.showContext"
+SHOW_EXCLUDED = "wholerepo.showExcluded"
 STATUS = "wholerepo.status"
 
 
@@ -44,6 +46,12 @@ def register(server) -> None:
         lines = [f"# Context of the last completion ({pack.tokens} of {pack.budget} tokens, {pack.strategy})", ""]
         lines += [f"- `{i.path}:{i.start_line}-{i.end_line}` {i.tokens} tokens — {i.reason}" for i in pack.items]
         return {**pack.to_json(), "suggestion": last.text, "markdown": "\n".join(lines)}
+
+    @server.command(SHOW_EXCLUDED)
+    async def show_excluded(ls) -> dict:
+        if ls.ws is None:
+            raise RequestFailed("no workspace folder is open")
+        return await asyncio.to_thread(agent.exclusion_report, ls.ws, ls.settings.engine)
 
     @server.command(STATUS)
     async def status(ls) -> dict:

@@ -14,6 +14,7 @@ from lsprotocol import types as t
 
 import agent
 
+from .documents import rel_or_none
 from .errors import guarded
 from .positions import position_to_agent, range_to_wire
 
@@ -48,6 +49,8 @@ def register(server) -> None:
     @guarded(lambda: t.CompletionList(is_incomplete=True, items=[]), what="completion")
     async def completion(ls, params: t.CompletionParams) -> t.CompletionList:
         uri = params.text_document.uri
+        if rel_or_none(ls, uri) is None:  # outside the workspace: not even read from disk by pygls
+            return t.CompletionList(is_incomplete=False, items=[])
         document = ls.workspace.get_text_document(uri)
         lines = document.source.split("\n")
         position = position_to_agent(lines, params.position, ls.encoding)
@@ -63,7 +66,7 @@ def register(server) -> None:
 
 async def suggest(ls, uri: str, wire_position: t.Position, invoked: bool):
     """(Completion, lines) from the model, or None: no model, a stale position, nothing to suggest."""
-    if ls.completer is None or not ls.settings.enabled("inlineCompletion"):
+    if ls.completer is None or not ls.settings.enabled("inlineCompletion") or rel_or_none(ls, uri) is None:
         return None
     task = asyncio.current_task()
     previous = ls.inflight.get(uri)

@@ -30,7 +30,7 @@ def register(server) -> None:
         uri = params.text_document.uri
         _cancel(ls.overlay_tasks.pop(uri, None))
         ls.rhythms.pop(uri, None)
-        if (rel := _rel(ls, uri)) is not None:
+        if (rel := rel_or_none(ls, uri)) is not None:
             if ls.completer is not None:
                 ls.completer.forget(rel)
             await asyncio.to_thread(ls.ws.index.close_buffer, rel)
@@ -38,11 +38,12 @@ def register(server) -> None:
 
     @server.feature(t.TEXT_DOCUMENT_DID_SAVE)
     async def did_save(ls, params: t.DidSaveTextDocumentParams) -> None:
-        diagnostics.review_on_save(ls, params.text_document.uri)
+        if rel_or_none(ls, params.text_document.uri) is not None:  # a file outside is never sent for review
+            diagnostics.review_on_save(ls, params.text_document.uri)
 
     @server.feature(t.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     async def did_change_watched_files(ls, params: t.DidChangeWatchedFilesParams) -> None:
-        paths = [rel for change in params.changes if (rel := _rel(ls, change.uri)) is not None]
+        paths = [rel for change in params.changes if (rel := rel_or_none(ls, change.uri)) is not None]
         if paths:
             await asyncio.to_thread(ls.ws.index.refresh, paths)
 
@@ -59,7 +60,7 @@ async def _overlay(ls, uri: str, delay: float) -> None:
         return
     if ls.index_ready is not None:
         await ls.index_ready.wait()
-    rel = _rel(ls, uri)
+    rel = rel_or_none(ls, uri)
     document = ls.workspace.text_documents.get(uri)
     if rel is None or document is None:
         return
@@ -67,7 +68,8 @@ async def _overlay(ls, uri: str, delay: float) -> None:
     diagnostics.after_change(ls, uri)
 
 
-def _rel(ls, uri: str) -> str | None:
+def rel_or_none(ls, uri: str) -> str | None:
+    """The document's workspace-relative path; None outside the workspace (never indexed, never read)."""
     try:
         return ls.rel(uri)
     except ValueError:

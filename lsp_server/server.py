@@ -14,7 +14,7 @@ from pathlib import Path
 
 from lsprotocol import types as t
 from pygls.lsp.server import LanguageServer
-from pygls.uris import from_fs_path, to_fs_path
+from pygls.uris import from_fs_path
 
 from agent import Completer, Workspace
 
@@ -58,10 +58,7 @@ class WholerepoServer(LanguageServer):
         """The workspace-relative path of a document URI (ValueError outside the workspace)."""
         if self.ws is None:
             raise ValueError("no workspace folder is open")
-        path = to_fs_path(uri)
-        if path is None:
-            raise ValueError(f"not a file: {uri}")
-        return self.ws.relative(path)
+        return self.ws.relative_uri(uri)
 
     def uri(self, rel: str) -> str:
         assert self.ws is not None

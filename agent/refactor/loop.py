@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from engine import Backend, ChatMessage, ChatRequest, ToolCall, ToolSpec
 
@@ -108,12 +107,9 @@ class WorkspaceTools:
         if not isinstance(path, str) or not path or "\0" in path:
             raise ToolRefused("path must be a non-empty string")
         try:
-            rel = self.ws.relative(path)
+            rel = self.ws.relative(path)  # agent/confine.py: `..`, `~`, absolute and symlinked-out paths refused
         except ValueError:
             raise ToolRefused(f"{path} is outside the workspace") from None
-        absolute = (self.ws.root / rel).resolve()
-        if not absolute.is_relative_to(self.ws.root) or Path(rel).is_absolute():
-            raise ToolRefused(f"{path} is outside the workspace")
         if not self.ws.is_indexed(rel):
             raise ToolRefused(f"{path} is not a source file of the workspace")
         return rel

@@ -120,7 +120,10 @@ def capabilities(profile: str = "neovim@v0.11.0", *, pull_diagnostics: bool = Tr
     return caps
 
 
-async def start(root: Path, options: dict, caps: t.ClientCapabilities | None = None) -> Session:
+async def start(
+    root: Path, options: dict, caps: t.ClientCapabilities | None = None, command: tuple[str, ...] | None = None
+) -> Session:
+    """A session with `wholerepo serve --stdio`, or with ``command`` (a server started another way)."""
     client = make_test_lsp_client()
     session = Session(client, root)
 
@@ -134,7 +137,7 @@ async def start(root: Path, options: dict, caps: t.ClientCapabilities | None = N
         session.statuses.append(plain(params))
         session.status_changed.set()
 
-    await client.start_io(sys.executable, "-m", "lsp_server.cli", "serve", "--stdio")
+    await client.start_io(*(command or (sys.executable, "-m", "lsp_server.cli", "serve", "--stdio")))
     session.initialized = await client.initialize_session(
         t.InitializeParams(
             capabilities=caps or capabilities(),
