@@ -84,6 +84,8 @@ class Completer:
 
     async def complete(self, path: str, position: Position, buffer_text: str, *, trigger: str = "automatic"):
         """The suggestion at ``position`` of ``path`` (whose editor text is ``buffer_text``), or None."""
+        if self.ws.is_excluded(path):
+            return None  # an ignored or credential file never goes into a prompt, even while open
         cursor = _locate(path, position, buffer_text)
         completion = self._from_cache(cursor)
         if completion is None:

@@ -150,6 +150,14 @@ class Workspace:
         one; OutsideWorkspace (a ValueError) when it leaves the root, symlinks included."""
         return confine(self.root, path)
 
+    def is_excluded(self, path: str) -> bool:
+        """True for a file no prompt may carry: outside the root, or left out by .gitignore,
+        .wholerepoignore, the exclude setting or a credential-like name."""
+        try:
+            return self.index.excluded(self.relative(path))
+        except ValueError:
+            return True
+
     def relative_uri(self, uri: str) -> str:
         """The workspace-relative path of a document URI; OutsideWorkspace for anything outside."""
         return confine_uri(self.root, uri)

@@ -57,6 +57,7 @@ class IgnoreRules:
         self.root = root
         self._extra = list(extra_patterns)  # gitignore-syntax patterns relative to the root
         self._specs: dict[str, pathspec.PathSpec | None] = {}
+        self._excluded: dict[str, bool] = {}
 
     def _spec(self, rel_dir: str) -> pathspec.PathSpec | None:
         if rel_dir not in self._specs:
@@ -107,7 +108,14 @@ class IgnoreRules:
         return found
 
     def excluded(self, rel_path: str) -> bool:
-        """Whether a file is left out, by its own name or by any folder above it."""
+        """Whether a file is left out, by its own name or by any folder above it (remembered: asked
+        for every file text the index hands out)."""
+        known = self._excluded.get(rel_path)
+        if known is None:
+            known = self._excluded[rel_path] = self._excluded_now(rel_path)
+        return known
+
+    def _excluded_now(self, rel_path: str) -> bool:
         parts = rel_path.split("/")
         for depth in range(1, len(parts)):
             if parts[depth - 1] in ALWAYS_SKIPPED_DIRS or self.ignored("/".join(parts[:depth]), True):

@@ -212,7 +212,7 @@ class Index:
         """
         rel = self._relative(path)
         spec = language_for_path(rel) if rel else None
-        if rel is None or spec is None:
+        if rel is None or spec is None or self._ignore.excluded(rel):  # an ignored file stays out, open or not
             return False
         source = text.encode("utf-8", "replace")
         with self._write_lock:  # one writer at a time: editor updates and watcher refreshes interleave
@@ -465,7 +465,13 @@ class Index:
         data = self._source(path)
         return None if data is None else data.decode("utf-8", "replace")
 
+    def excluded(self, path: str) -> bool:
+        """Whether the ignore rules (.gitignore, .wholerepoignore, the exclude setting) leave a file out."""
+        return self._ignore.excluded(path)
+
     def _source(self, rel: str) -> bytes | None:
+        if self._ignore.excluded(rel):  # what the index leaves out, it never hands out either
+            return None
         buffered = self._buffers.source(rel)
         return buffered if buffered is not None else self._read_disk(rel)
 

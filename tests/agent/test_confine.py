@@ -189,3 +189,19 @@ def test_the_workspace_keeps_credential_files_out_of_the_index_and_says_why(tmp_
         ("generated.py", "exclude setting"),
         ("private/", ".wholerepoignore"),
     ]
+
+
+def test_an_ignored_file_open_in_the_editor_stays_out_of_the_index_and_of_prompts(tmp_path):
+    root = tmp_path / "ws"
+    (root / "private").mkdir(parents=True)
+    (root / "app.py").write_text("def main():\n    return 1\n")
+    (root / "private" / "notes.py").write_text("def private_helper():\n    return 'private-canary'\n")
+    (root / ".wholerepoignore").write_text("private/\n")
+    with Workspace(root, WorkspaceSettings(index_dir=tmp_path / "ix")) as ws:
+        ws.build_index()
+        assert not ws.index.update("private/notes.py", "def opened_buffer():\n    pass\n")
+        assert not ws.index.update(".env", "TOKEN=abcdefgh123\n")
+        assert ws.index.source_text("private/notes.py") is None and ws.index.source_text("app.py") is not None
+        assert ws.symbols("opened_buffer") == [] and ws.symbols("private_helper") == []
+        assert ws.is_excluded("private/notes.py") and ws.is_excluded("config/.ENV") and ws.is_excluded("../x.py")
+        assert not ws.is_excluded("app.py")

@@ -164,7 +164,7 @@ async def test_show_excluded_lists_what_was_kept_out_and_redacted_from_the_last_
         "main.py": MAIN.replace("def unit():", f'GITHUB_TOKEN = "{token}"\n\n\ndef unit():'),
         ".env": f"API_TOKEN={token}\n",
         "config/secrets.py": f'TOKEN = "{token}"\n',
-        "private/notes.py": f'NOTE = "{token}"\n',
+        "private/notes.py": 'NOTE = "private-canary words"\n\n\ndef note():\n    return NOTE\n',
         "build/gen.py": "x = 1\n",
         ".gitignore": "build/\n",
         ".wholerepoignore": "private/\n",
@@ -189,6 +189,15 @@ async def test_show_excluded_lists_what_was_kept_out_and_redacted_from_the_last_
                 session.doc("main.py"),
                 t.Position(line, 4),
             )
+            # open in the editor, an ignored file and a credential file still give the model nothing
+            for rel in ("private/notes.py", "config/secrets.py"):
+                session.open(rel, files[rel])
+                at = t.Position(len(files[rel].split("\n")) - 1, 0)
+                inside = t.InlineCompletionParams(
+                    t.InlineCompletionContext(t.InlineCompletionTriggerKind.Invoked), session.doc(rel), at
+                )
+                assert not (await session.client.text_document_inline_completion_async(inside)).items
+            assert stub.bodies("/v1/completions") == []
             await session.client.text_document_inline_completion_async(params)
             report = await session.client.workspace_execute_command_async(
                 t.ExecuteCommandParams("wholerepo.showExcluded")
@@ -199,6 +208,7 @@ async def test_show_excluded_lists_what_was_kept_out_and_redacted_from_the_last_
         url = stub.url
     assert stub.bodies("/v1/completions"), "the completion reached the model server"
     assert token not in wire and "<redacted:github-token>" in wire
+    assert "private-canary" not in wire and "def note" not in wire
     assert {(e["path"], e["reason"]) for e in report["excluded"]} == {
         (".env", "credential file"),
         ("config/secrets.py", "credential file"),
