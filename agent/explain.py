@@ -397,6 +397,7 @@ class LensSlot:
 
     range: Range
     ord: int
+    name: str = ""  # the definition's name, so a lens resolved after an edit can tell it moved
 
 
 class FileLenses:
@@ -417,17 +418,20 @@ class FileLenses:
         self._totals = ws.index.reference_totals(names) if names else {}  # one grouped query for the file
         lines = self._explainer.lines
         self.slots = [LensSlot(Range.of(0, 0, 0, 0), -1)] if indexed else []
-        self.slots += [LensSlot(definition_location(lines, d).range, o) for o, d in self._definitions.items()]
+        self.slots += [
+            LensSlot(definition_location(lines, d).range, o, d.definition.name) for o, d in self._definitions.items()
+        ]
 
-    def resolve(self, ord: int) -> CodeLensInfo | None:
-        """The lens of slot ``ord`` with its title and locations; None for an unknown slot."""
+    def resolve(self, ord: int, name: str | None = None) -> CodeLensInfo | None:
+        """The lens of slot ``ord`` with its title and locations; None for an unknown slot, or one
+        that no longer holds a definition named ``name`` (the file changed since it was placed)."""
         with self._lock:
             if ord == -1:
                 importers = self._explainer.importers(self.path)
                 files = len({loc.path for loc in importers})
                 return CodeLensInfo(Range.of(0, 0, 0, 0), f"imported by {_plural(files, 'file')}", importers)
             stored = self._definitions.get(ord)
-            if stored is None:
+            if stored is None or (name is not None and stored.definition.name != name):
                 return None
             named_anywhere = self._totals.get(stored.definition.name, 0) > 0
             references = tuple(self._explainer.references(stored)) if named_anywhere else ()

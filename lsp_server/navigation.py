@@ -50,7 +50,9 @@ def register(server) -> None:
         file_lenses = await lenses.get(ls, rel)
         lines = ls.lines(rel)
         return [
-            t.CodeLens(range_to_wire(lines, slot.range, ls.encoding), data={"uri": uri, "ord": slot.ord})
+            t.CodeLens(
+                range_to_wire(lines, slot.range, ls.encoding), data={"uri": uri, "ord": slot.ord, "name": slot.name}
+            )
             for slot in file_lenses.slots
         ]
 
@@ -62,7 +64,7 @@ def register(server) -> None:
             return lens
         rel = ls.rel(data["uri"])
         file_lenses = await lenses.get(ls, rel)
-        info = await asyncio.to_thread(file_lenses.resolve, int(data.get("ord", -1)))
+        info = await asyncio.to_thread(file_lenses.resolve, int(data.get("ord", -1)), data.get("name") or None)
         if info is None:  # the file changed under the lens: the editor asks for fresh ones
             return lens
         arguments = [[CONVERTER.unstructure(location(ls, found)) for found in info.locations]]

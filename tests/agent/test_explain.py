@@ -10,6 +10,7 @@ import pytest
 
 from agent import Position, Workspace
 from agent.explain import (
+    FileLenses,
     code_lenses,
     explain_file,
     explain_symbol,
@@ -140,6 +141,18 @@ def test_code_lenses(shop: Workspace) -> None:
     ]
     (shop.root / "notes.md").write_text("# not indexed\n", encoding="utf-8")
     assert code_lenses(shop, "notes.md") == []
+
+
+def test_file_lenses_are_placed_first_and_counted_one_by_one(shop: Workspace) -> None:
+    lenses = FileLenses(shop, MODELS)
+    assert [(s.range.start.line, s.ord, s.name) for s in lenses.slots][:3] == [
+        (0, -1, ""),
+        (5, 0, "Item"),
+        (12, 3, "Cart"),
+    ]
+    assert [lenses.resolve(s.ord, s.name) for s in lenses.slots] == code_lenses(shop, MODELS)
+    assert lenses.resolve(3, "Item") is None  # placed for another definition: the editor asks again
+    assert lenses.resolve(99) is None
 
 
 def test_citations_outside_the_summary_are_dropped(shop: Workspace) -> None:
