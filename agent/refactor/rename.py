@@ -21,7 +21,7 @@ from .occurrences import Finder, Site
 from .overrides import override_family
 from .scopes import binding_scope
 from .target import find_target
-from .text_sites import all_order_sites, text_sites
+from .text_sites import all_order_sites, annotation_sites, text_sites
 from .validate import check_parses, proposed_texts, scratch_workspace
 
 REFERENCE_KINDS = ("reference", "shorthand")
@@ -60,8 +60,12 @@ def rename(
     code = [s for s in sites if s.kind != "string"]
     replacements = [(s, f"{old}: {new_name}" if s.kind == "shorthand" else new_name) for s in code]
     replacements += all_order_sites(finder, [s for s in sites if s.kind == "string"], old, new_name)
+    annotations = (
+        annotation_sites(finder, family, old, {s.path for s in sites}) if target.definition.parent == -1 else []
+    )
+    replacements += [(s, new_name) for s in annotations]
     if in_text:
-        taken = {(s.path, s.line, s.start) for s in sites}
+        taken = {(s.path, s.line, s.start) for s in sites + annotations}
         replacements += [(s, new_name) for s in text_sites(finder, old, taken)]
     change = change_from_sites(f"Rename '{old}' to '{new_name}'", replacements, versions)
     validate_rename(ws, change, target, sites, family)

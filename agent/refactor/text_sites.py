@@ -1,4 +1,5 @@
-"""What a rename does to text that is not code: ``__all__`` order, and (opt-in) strings and comments.
+"""What a rename does to text that is not code: ``__all__`` order, Python string annotations (forward
+references such as ``-> "Circle"``, always), and (opt-in) strings and comments.
 
 A sorted ``__all__`` stays sorted: packages test that it is (httpx compares it with
 ``sorted(..., key=str.casefold)``), and a renamed entry left in the old place breaks that. The
@@ -18,6 +19,9 @@ from collections.abc import Callable
 
 from tree_sitter import Node
 
+from indexer import StoredDefinition
+
+from ..navigate import Token
 from .occurrences import Finder, Site
 
 SORT_KEYS: tuple[Callable[[str], str], ...] = (lambda s: s, str.casefold)  # plain first, then as httpx sorts
@@ -70,6 +74,39 @@ def text_sites(finder: Finder, old: str, taken: set[tuple[str, int, int]]) -> li
                 if (path, line, start) not in taken:
                     found.append(Site(path, line, start, start + len(old), "text"))
     return found
+
+
+def annotation_sites(finder: Finder, targets: list[StoredDefinition], name: str, paths: set[str]) -> list[Site]:
+    """``name`` inside Python string annotations (forward references: ``-> "Circle"``,
+    ``Optional["Circle"]``, ``"models.Circle | None"``) of ``paths``, where it denotes a target."""
+    word = re.compile(rf"(?<![\w.])((?:[A-Za-z_]\w*\.)*){re.escape(name)}(?!\w)")
+    found = []
+    for path in sorted(p for p in paths if p.endswith((".py", ".pyi"))):
+        tree = finder.tree(path)
+        for node in _text_nodes(tree.root_node) if tree is not None else ():
+            if node.type != "string_content" or node.start_point[0] != node.end_point[0] or not _in_annotation(node):
+                continue
+            row, byte_col = node.start_point
+            base = finder.lines.column(path, row, byte_col)
+            for match in word.finditer(node.text.decode("utf-8", "replace")):
+                start = base + match.start() + len(match.group(1))
+                token = Token(name, row, start, start + len(name), match.group(1) + name)
+                hit = finder._hits(finder.resolver.resolve(path, token), targets)
+                if hit and (match.group(1) or finder._bound_to(path, name, targets[0])):
+                    found.append(Site(path, row, start, start + len(name), "annotation"))
+    return found
+
+
+def _in_annotation(node: Node) -> bool:
+    """Whether a string is (inside) a type annotation, not an argument of a call within it."""
+    current = node.parent
+    while current is not None:
+        if current.type == "type":
+            return True
+        if current.type in ("call", "block", "expression_statement", "module"):
+            return False
+        current = current.parent
+    return False
 
 
 def _text_nodes(root: Node) -> list[Node]:
