@@ -108,3 +108,8 @@ class LanguageSpec:
         default=frozenset({"class", "interface", "struct", "trait", "impl", "enum", "namespace"})
     )
     ignored_references: frozenset[str] = frozenset()
+    # Top-level statements parse the same on their own as in their file (no lexer state crosses
+    # them, unlike JavaScript's semicolon insertion), so an edit re-parses only those it touches.
+    isolated_statements: bool = False
+    # Text that can change the ``exports`` hook's answer; an edit showing it re-reads the whole file.
+    exports_marker: bytes | None = None

@@ -125,4 +125,6 @@ SPECS = (LanguageSpec(
     exports=_exports,
     container_kinds=frozenset({"class"}),
     ignored_references=frozenset({"self"}),
+    isolated_statements=True,
+    exports_marker=b"__all__",
 ),)
