@@ -27,6 +27,7 @@ class EngineSettings:
     tokenizer: str | None = None  # openai: "deepseek" | "estimate" | a path; local random_init: tokenizer.json
     context_window: int | None = None
     redact: bool = False  # redact even on a loopback URL (an SSH tunnel to another machine looks local)
+    max_retries: int | None = None  # openai: retries of a refused or failed request; None: the backend's 2
     # local
     checkpoint: str | None = None  # None: engine/weights/default when present
     random_init: str | None = None  # a preset name: untrained weights, plumbing tests only
@@ -52,6 +53,7 @@ def default_checkpoint() -> str | None:
 def _openai(settings: EngineSettings) -> Backend:
     if not settings.url or not settings.model:
         raise BackendError("the openai backend needs `url` and `model`", kind="bad_settings")
+    retries = {} if settings.max_retries is None else {"max_retries": _retries(settings.max_retries)}
     backend = OpenAIBackend(
         OpenAISettings(
             base_url=settings.url,
@@ -60,11 +62,18 @@ def _openai(settings: EngineSettings) -> Backend:
             tokenizer=settings.tokenizer,
             template=settings.template,
             context_window=settings.context_window,
+            **retries,
         )
     )
     if stays_on_this_machine(settings.url) and not settings.redact:  # loopback, and no proxy in between
         return backend
     return OutboundGuard(backend, endpoint=settings.url)  # secrets never leave for another machine
+
+
+def _retries(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BackendError(f"max_retries must be a whole number >= 0, not {value!r}", kind="bad_settings")
+    return value
 
 
 def _local(settings: EngineSettings) -> Backend:

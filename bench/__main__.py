@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from . import context_bench, crash_eval, engine_bench, index_bench, server_bench
+from . import context_bench, crash_eval, engine_bench, index_bench, load_bench, server_bench
 
 
 def main() -> None:
@@ -17,6 +17,7 @@ def main() -> None:
     context_bench.run()
     engine_bench.main()
     server_bench.main()
+    load_bench.main([])
     crash_eval.main()
 
 

@@ -22,13 +22,15 @@ import sys
 import sysconfig
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from lsprotocol import types as t
 from pygls.exceptions import JsonRpcException
 
 from tests.engine.openai_stub_server import Pause, Reply, StubServer, completion_chunk
-from tests.lsp_server.server_session import capabilities, start, stop
+from tests.lsp_server.server_session import Session, capabilities, start, stop
 
 RESULTS = Path(__file__).parent / "results" / "server.json"
 OVERHEAD_REQUESTS = 200
@@ -155,31 +157,37 @@ async def storm(session, stub: StubServer, text: str, automatic: bool) -> dict:
     }
 
 
-async def run_async() -> dict:
+@asynccontextmanager
+async def json_session(model_url: str, folder: str) -> AsyncIterator[Session]:
+    """`wholerepo serve` on a copy of the stdlib's json package in ``folder``, indexed, its model at
+    ``model_url``; stopped on leaving."""
     stdlib = Path(sysconfig.get_paths()["stdlib"])
+    root = Path(folder) / "workspace"
+    shutil.copytree(stdlib / "json", root / "json", ignore=shutil.ignore_patterns("__pycache__"))
+    options = {
+        "backend": {"kind": "openai", "url": model_url, "model": "qwen2.5-coder-7b", "tokenizer": "estimate"},
+        "index_dir": str(Path(folder) / "index"),
+        "budgets": {"context_tokens": 4096},
+    }
+    session = await start(root, options, capabilities("neovim@v0.11.0"))
+    try:
+        await session.wait_status("index", "ready")
+        await session.wait_status("engine", "ready")
+        yield session
+    finally:
+        await stop(session)
+
+
+async def run_async() -> dict:
     with tempfile.TemporaryDirectory(prefix="wholerepo-server-bench-") as folder:
-        root = Path(folder) / "workspace"
-        shutil.copytree(stdlib / "json", root / "json", ignore=shutil.ignore_patterns("__pycache__"))
-        text = (root / FILE).read_text(encoding="utf-8") + "\n"
-        async with StubServer() as stub:
-            options = {
-                "backend": {"kind": "openai", "url": stub.url, "model": "qwen2.5-coder-7b", "tokenizer": "estimate"},
-                "index_dir": str(Path(folder) / "index"),
-                "budgets": {"context_tokens": 4096},
+        async with StubServer() as stub, json_session(stub.url, folder) as session:
+            text = (session.root / FILE).read_text(encoding="utf-8") + "\n"
+            session.open(FILE, text)
+            return {
+                "overhead": await overhead(session, stub, text),
+                "storm": await storm(session, stub, text, automatic=True),
+                "storm_no_debounce": await storm(session, stub, text, automatic=False),
             }
-            session = await start(root, options, capabilities("neovim@v0.11.0"))
-            try:
-                await session.wait_status("index", "ready")
-                await session.wait_status("engine", "ready")
-                session.open(FILE, text)
-                result = {
-                    "overhead": await overhead(session, stub, text),
-                    "storm": await storm(session, stub, text, automatic=True),
-                    "storm_no_debounce": await storm(session, stub, text, automatic=False),
-                }
-            finally:
-                await stop(session)
-    return result
 
 
 STORM_KEYS = (

@@ -34,6 +34,8 @@ SYMBOL_KINDS = {
 
 
 def register(server) -> None:
+    server.counters.update(pending=0, max_pending=0)  # completion requests being handled: the queue's depth
+
     @server.feature(t.TEXT_DOCUMENT_INLINE_COMPLETION, t.InlineCompletionOptions())
     @guarded(lambda: t.InlineCompletionList(items=[]), what="inline completion")
     async def inline_completion(ls, params: t.InlineCompletionParams) -> t.InlineCompletionList:
@@ -68,6 +70,16 @@ async def suggest(ls, uri: str, wire_position: t.Position, invoked: bool):
     """(Completion, lines) from the model, or None: no model, a stale position, nothing to suggest."""
     if ls.completer is None or not ls.settings.enabled("inlineCompletion") or rel_or_none(ls, uri) is None:
         return None
+    counters = ls.counters
+    counters["pending"] += 1
+    counters["max_pending"] = max(counters["max_pending"], counters["pending"])
+    try:
+        return await _suggest(ls, uri, wire_position, invoked)
+    finally:
+        counters["pending"] -= 1
+
+
+async def _suggest(ls, uri: str, wire_position: t.Position, invoked: bool):
     task = asyncio.current_task()
     previous = ls.inflight.get(uri)
     if previous is not None and previous is not task and not previous.done():

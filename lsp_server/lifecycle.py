@@ -4,11 +4,14 @@ the background with `$/progress`, the model loaded in the background, status not
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import os
 import resource
+import sys
 import threading
 import time
+import tracemalloc
 import uuid
 from pathlib import Path
 
@@ -25,6 +28,8 @@ RUNTIME = "wholerepo.runtime"
 
 
 def register(server) -> None:
+    forget_finished_handlers(server.protocol)
+
     @server.feature(t.INITIALIZE)
     def initialize(ls, params: t.InitializeParams) -> None:
         ls.init_options = params.initialization_options
@@ -68,6 +73,29 @@ def register(server) -> None:
             ls.watcher.stop()
         if ls.ws is not None:
             ls.ws.close()
+
+
+def forget_finished_handlers(protocol) -> None:
+    """Stop pygls 2.1 from keeping every finished notification handler for the server's lifetime.
+
+    pygls files the future of each notification handler, and of each step of its built-in handlers,
+    in `_request_futures` under a random id that nothing removes: every didChange would leave a task,
+    its coroutine and frames behind (measured: two futures per edit, for good). Each entry now goes
+    once its future is done; a request's own entry still serves `$/cancelRequest` while it runs."""
+    execute = protocol._execute_handler
+    futures = protocol._request_futures
+
+    def execute_and_forget(msg_id, handler, callback, args=None, kwargs=None):
+        execute(msg_id, handler, callback, args, kwargs)
+        if (future := futures.get(msg_id)) is not None:
+            future.add_done_callback(functools.partial(_forget, futures, msg_id))
+
+    protocol._execute_handler = execute_and_forget
+
+
+def _forget(futures: dict, msg_id, future) -> None:
+    if futures.get(msg_id) is future:  # not a newer request that reused the id
+        futures.pop(msg_id, None)
 
 
 def _root(params: t.InitializeParams) -> Path | None:
@@ -193,8 +221,10 @@ def runtime_report(ls, uri: str | None = None) -> dict:
         "tasks": len(asyncio.all_tasks()),
         "rss_bytes": resident_bytes(),
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "python_blocks": sys.getallocatedblocks(),  # flat while RSS grows: the growth is outside Python's objects
         "inflight": len(ls.inflight),
         "background": len(ls.background),
+        "handler_futures": len(ls.protocol._request_futures),  # what pygls holds per message being handled
         "counters": dict(ls.counters),
         "engine_health": None
         if health is None
@@ -206,6 +236,9 @@ def runtime_report(ls, uri: str | None = None) -> dict:
             "retry_in_s": round(health.retry_in_s, 3),
         },
     }
+    if tracemalloc.is_tracing():  # the server runs under PYTHONTRACEMALLOC: where Python's memory went
+        top = tracemalloc.take_snapshot().statistics("lineno")[:10]
+        report["heap_top"] = [f"{stat.size >> 10} KiB in {stat.count} blocks: {stat.traceback}" for stat in top]
     if uri is not None:
         document = ls.workspace.text_documents.get(uri)
         report["document"] = (

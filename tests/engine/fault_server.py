@@ -2,7 +2,7 @@
 
 `await server.set(fault)` decides how every following request goes, until the next `set`:
 
-- healthy: the completion `text`, streamed at once;
+- healthy: the completion `text`, streamed after `latency_s` (at once by default);
 - down: nothing listens on the port (connection refused); open connections are cut too;
 - slow: nothing at all, not even the status line, for `delay_s`;
 - stall: the status line and a few chunks without text, then silence for `delay_s`;
@@ -48,13 +48,14 @@ STATUS_LINES = {
 
 
 class FaultServer:
-    def __init__(self, text: str = "value", partial: str = "par", delay_s: float = 30.0) -> None:
+    def __init__(self, text: str = "value", partial: str = "par", delay_s: float = 30.0, latency_s: float = 0.0):
         self.fault = "healthy"
-        self.text, self.partial, self.delay_s = text, partial, delay_s
+        self.text, self.partial, self.delay_s, self.latency_s = text, partial, delay_s, latency_s
         self.requests: list[tuple[str, str]] = []  # (fault, path) per request received
         self.answered = 0
         self.hangups = 0
         self.open_connections = 0
+        self.answering = 0  # requests being answered (or held back) right now
         self.port = 0
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task] = set()
@@ -105,8 +106,12 @@ class FaultServer:
             while (request := await _read_request(reader)) is not None:
                 fault = self.fault
                 self.requests.append((fault, request.path))
-                if not await self._answer(fault, request.path, reader, writer):
-                    break
+                self.answering += 1
+                try:
+                    if not await self._answer(fault, request.path, reader, writer):
+                        break
+                finally:
+                    self.answering -= 1
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         except asyncio.CancelledError:
@@ -120,7 +125,8 @@ class FaultServer:
 
     async def _answer(self, fault: str, path: str, reader, writer) -> bool:
         """Answer one request as the fault says; False when the connection is over."""
-        if fault == "slow" and not await self._hold(reader):
+        wait = self.delay_s if fault == "slow" else self.latency_s if fault == "healthy" and path != "/v1/models" else 0
+        if wait and not await self._hold(reader, wait):
             return False
         if fault in ("healthy", "slow"):
             if path == "/v1/models":
@@ -135,7 +141,7 @@ class FaultServer:
             await _stream_head(writer)
             chunks = [completion_chunk(self.partial)] if fault == "stall_after_text" else [completion_chunk("")] * 3
             await _stream(writer, *chunks)
-            await self._hold(reader)
+            await self._hold(reader, self.delay_s)
             return False
         if fault == "drop":
             await _stream_head(writer)
@@ -157,10 +163,10 @@ class FaultServer:
         await _send(writer, *bodies[fault])
         return True
 
-    async def _hold(self, reader: asyncio.StreamReader) -> bool:
-        """Send nothing for `delay_s`; False (and counted) when the client hangs up meanwhile."""
+    async def _hold(self, reader: asyncio.StreamReader, seconds: float) -> bool:
+        """Send nothing for a while; False (and counted) when the client hangs up meanwhile."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(reader.read(1), self.delay_s)
+            await asyncio.wait_for(reader.read(1), seconds)
             self.hangups += 1  # the client sends nothing while it waits for an answer: a finished read is a hang-up
             return False
         return True
