@@ -19,6 +19,7 @@ from .positions import position_to_agent, range_to_wire
 REFACTOR = "wholerepo.refactor"
 MOVE = "wholerepo.move"
 MOVE_TARGETS = 3
+MOVABLE = (".py", ".pyi", ".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs")  # languages agent.move_definition takes
 
 
 def register(server) -> None:
@@ -121,12 +122,14 @@ def move_actions(ls, uri: str, start: t.Position) -> list[t.CodeAction]:
     if ls.ws is None:
         return []
     rel = ls.rel(uri)
+    suffix = rel[rel.rfind(".") :]  # the new module's language
     definition = ls.ws.index.definition_at(rel, start.line + 1)
-    if definition is None or definition.parent != -1 or definition.name_line != start.line + 1:
+    if suffix not in MOVABLE or definition is None or definition.parent != -1:
+        return []
+    if definition.name_line != start.line + 1:
         return []
     position = {"line": start.line, "character": start.character}
     folder = rel.rpartition("/")[0]
-    suffix = rel[rel.rfind(".") :] if "." in rel.rpartition("/")[2] else ".py"  # the new module's language
     fresh = f"{folder}/{definition.name.lower()}{suffix}" if folder else f"{definition.name.lower()}{suffix}"
     targets = ([] if (ls.ws.root / fresh).exists() else [fresh]) + ls.ws.dependents(rel)[:MOVE_TARGETS]
     return [
