@@ -38,7 +38,7 @@ from pygls.exceptions import JsonRpcException
 from tests.engine.fault_server import FaultServer
 from tests.lsp_server.server_session import Session
 
-from .server_bench import json_session
+from .server_bench import json_session, percentile
 
 RESULTS = Path(__file__).parent / "results" / "load.json"
 FILES = ("json/__init__.py", "json/decoder.py", "json/encoder.py")
@@ -62,11 +62,6 @@ async def runtime(session: Session, rel: str | None = None) -> dict:
 def resources(report: dict) -> dict:
     mib = 1024 * 1024
     return {"rss_mib": round(report["rss_bytes"] / mib, 1), "threads": report["threads"], "tasks": report["tasks"]}
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 # -- a document the client edits ---------------------------------------------------------------------
