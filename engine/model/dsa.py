@@ -329,6 +329,8 @@ class MLA(nn.Module):
         if sparse and mask is None and not return_aux and self._kernels_apply(x):
             return self._attend_sparse_kernels(x, qr, q_nope, q_pe, kv, k_pe, start_pos, freqs)
 
+        if not sparse and not return_aux and not absorb:
+            return self.wo(self._attend_fused(q_nope, q_pe, kv, k_pe, mask, start_pos).flatten(2))
         if mask is None:
             mask = causal_mask(seqlen, start_pos, x.device)
         index_score, keep = None, None
@@ -381,6 +383,24 @@ class MLA(nn.Module):
         scores = torch.einsum("bshd,bthd->bsht", q.float(), k.float()) * self.softmax_scale
         probs = (scores + bias.unsqueeze(2)).softmax(dim=-1)
         return torch.einsum("bsht,bthd->bshd", probs.type_as(v), v), probs
+
+    def _attend_fused(
+        self, q_nope: Tensor, q_pe: Tensor, kv: Tensor, k_pe: Tensor, mask: Tensor | None, start_pos: int
+    ):
+        """Dense prefill through torch SDPA (flash / memory-efficient kernels): the same attention as
+        `_attend_expanded` without materialising the [B, S, H, T] scores, for when nobody needs the probabilities."""
+        bsz, n_keys, _ = kv.shape
+        kv = self.wkv_b(kv).view(bsz, n_keys, self.n_heads, -1)
+        k_nope, v = kv.split([self.cfg.qk_nope_head_dim, self.cfg.v_head_dim], dim=-1)
+        q = torch.cat([q_nope, q_pe], dim=-1)
+        k = torch.cat([k_nope, k_pe.unsqueeze(2).expand(-1, -1, self.n_heads, -1)], dim=-1)
+        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2).to(q.dtype)
+        causal = mask is None and start_pos == 0 and q.size(2) > 1
+        if mask is None and not causal:
+            mask = causal_mask(q.size(2), start_pos, q.device)
+        attn_mask = None if causal else mask.to(q.dtype)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=causal, scale=self.softmax_scale)
+        return out.transpose(1, 2)
 
     def _attend_absorbed(self, q_nope: Tensor, q_pe: Tensor, kv: Tensor, k_pe: Tensor, bias: Tensor):
         """Decode: fold wkv_b's key half into the query and its value half after the sum; keys stay latent."""

@@ -38,6 +38,7 @@ def parser() -> argparse.ArgumentParser:
     compile_group = p.add_mutually_exclusive_group()
     compile_group.add_argument("--compile", dest="compile", action="store_true", default=False)
     compile_group.add_argument("--no-compile", dest="compile", action="store_false")
+    p.add_argument("--no-compile-mhc", dest="compile_mhc", action="store_false", help="keep mHC's mixing eager")
     p.add_argument("--device", help="cuda or cpu (default: cuda when present)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--log-every", type=int, default=25)
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         sparse_start=args.sparse_start,
         indexer_warmup=args.indexer_warmup,
         compile=args.compile,
+        compile_mhc=args.compile_mhc,
         device=args.device,
         seed=args.seed,
         log_every=args.log_every,

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from tokenizers import Tokenizer
 
-from .documents import FimSettings, render_document, repo_groups
+from .documents import FimSettings, render_documents, repo_groups
 from .sources import SourceFile, interpreter_description, is_held_out, iter_sources
 from .tokenizer import DEFAULT_VOCAB_SIZE, train_tokenizer
 
@@ -81,8 +81,8 @@ def prepare_data(
     counts = {}
     for name, split in ((TRAIN_FILE, train_files), (VAL_FILE, held_files)):
         groups = repo_groups(split, settings.doc_chars)
-        rng.shuffle(groups)
-        documents = [render_document(group, rng, settings.fim) for group in groups]
+        documents = [doc for group in groups for doc in render_documents(group, rng, settings.fim)]
+        rng.shuffle(documents)
         ids = encode_documents(tokenizer, documents)
         _atomic_write_array(out / name, ids)
         counts[name] = {"documents": len(documents), "tokens": int(ids.size), "chars": sum(map(len, documents))}
@@ -172,16 +172,36 @@ class PreparedData:
 
 class BatchSampler:
     """Random windows of seq_len + 1 tokens (input and shifted target), from a seeded generator: the same seed
-    gives the same batches on every run, so ablation arms and reruns see identical data."""
+    gives the same batches on every run, so ablation arms and reruns see identical data.
 
-    def __init__(self, tokens: np.ndarray, seq_len: int, batch_size: int, seed: int = 0):
+    With `anchors` (token offsets, e.g. where FIM samples start), a share `anchor_rate` of the windows starts at
+    a random anchor instead of a uniform offset, so a sample sized to a window is seen whole.
+    """
+
+    def __init__(
+        self,
+        tokens: np.ndarray,
+        seq_len: int,
+        batch_size: int,
+        seed: int = 0,
+        anchors: np.ndarray | None = None,
+        anchor_rate: float = 0.5,
+    ):
         if tokens.size <= seq_len + 1:
             raise ValueError(f"a stream of {tokens.size} tokens is too short for windows of {seq_len + 1}")
         self.tokens, self.seq_len, self.batch_size = tokens, seq_len, batch_size
         self.rng = np.random.default_rng(seed)
+        last = tokens.size - seq_len - 1
+        self.anchors = None if anchors is None else anchors[anchors < last]
+        if self.anchors is not None and self.anchors.size == 0:
+            self.anchors = None
+        self.anchor_rate = anchor_rate
 
     def next(self, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
         starts = self.rng.integers(0, self.tokens.size - self.seq_len - 1, size=self.batch_size)
+        if self.anchors is not None:
+            anchored = self.rng.random(self.batch_size) < self.anchor_rate
+            starts[anchored] = self.rng.choice(self.anchors, size=int(anchored.sum()))
         return windows(self.tokens, starts, self.seq_len, device)
 
 

@@ -131,3 +131,25 @@ def test_bfloat16_streams_keep_their_dtype():
 def test_needs_two_streams():
     with pytest.raises(ValueError, match="2 streams"):
         HyperConnection(DIM, Zero(), MHCConfig(n_streams=1))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (compiled mixing is for GPU training)")
+def test_compiled_mixing_matches_eager_forward_and_gradients():
+    from engine.model.mhc import compiled_mixing
+
+    torch.manual_seed(0)
+    layer = HyperConnection(DIM, ScaledMLP(DIM), MHCConfig(n_streams=N, alpha_init=0.5)).cuda()
+    streams = torch.randn(2, 64, N, DIM, device="cuda", requires_grad=True)
+
+    def run():
+        layer.zero_grad()
+        streams.grad = None
+        out = layer(streams, 0.7)
+        out.square().sum().backward()
+        return out.detach(), streams.grad.clone(), layer.phi.weight.grad.clone()
+
+    eager = run()
+    with compiled_mixing():
+        fused = run()
+    for a, b in zip(eager, fused, strict=True):
+        assert torch.allclose(a, b, atol=1e-4, rtol=1e-4)

@@ -7,7 +7,17 @@ import random
 import pytest
 
 from engine.templates import WHOLEREPO
-from engine.train.documents import FimSettings, line_hole, neutralise, random_hole, render_document, repo_groups
+from engine.train.documents import (
+    MIDDLE_CHARS,
+    PREFIX_CHARS,
+    SUFFIX_CHARS,
+    FimSettings,
+    line_hole,
+    neutralise,
+    random_hole,
+    render_documents,
+    repo_groups,
+)
 from engine.train.sources import SourceFile
 from engine.train.tokenizer import EOT, SPECIAL_TOKENS
 
@@ -18,7 +28,7 @@ ALL_FIM = FimSettings(rate=1.0, line_rate=0.5)
 
 
 def test_repo_document_matches_the_agent_format():
-    doc = render_document([A, B], random.Random(0), NO_FIM)
+    (doc,) = render_documents([A, B], random.Random(0), NO_FIM)
     expected = (
         f"{WHOLEREPO.repo_name}pkg\n"
         f"{WHOLEREPO.file_sep}pkg/a.py\n{A.text}\n"
@@ -30,7 +40,8 @@ def test_repo_document_matches_the_agent_format():
 
 @pytest.mark.parametrize("seed", range(20))
 def test_fim_document_is_prefix_suffix_middle_and_reassembles(seed):
-    doc = render_document([A, B], random.Random(seed), ALL_FIM)
+    repo_doc, doc = render_documents([A, B], random.Random(seed), ALL_FIM)
+    assert repo_doc == render_documents([A, B], random.Random(seed), NO_FIM)[0]  # every group keeps its whole text
     assert doc.startswith(WHOLEREPO.fim_prefix) and doc.endswith(EOT)
     for marker in (WHOLEREPO.fim_prefix, WHOLEREPO.fim_suffix, WHOLEREPO.fim_middle):
         assert doc.count(marker) == 1
@@ -62,7 +73,7 @@ def test_special_tokens_in_code_are_broken_up():
     cleaned = neutralise(text)
     assert not any(token in cleaned for token in SPECIAL_TOKENS)
     assert cleaned.replace("\u200b", "") == text
-    doc = render_document([SourceFile("p/x.py", text)], random.Random(0), NO_FIM)
+    (doc,) = render_documents([SourceFile("p/x.py", text)], random.Random(0), NO_FIM)
     assert doc.count(EOT) == 1 and doc.count(WHOLEREPO.file_sep) == 1
 
 
@@ -73,3 +84,16 @@ def test_repo_groups_keep_one_directory_and_bound_the_size():
     for group in groups:
         assert len({f.directory for f in group}) == 1
         assert len(group) == 1 or sum(len(f.text) for f in group) <= 1000
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_fim_sample_of_a_large_file_fits_a_training_window(seed):
+    """Prefix tail, suffix head and middle are bounded, so a window starting at the sample holds all of it."""
+    big = SourceFile("pkg/big.py", "".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(3000)))
+    _, doc = render_documents([A, big], random.Random(seed), ALL_FIM)
+    limit = PREFIX_CHARS + SUFFIX_CHARS + MIDDLE_CHARS + 200
+    assert len(doc) <= limit
+    before, rest = doc[len(WHOLEREPO.fim_prefix) :].split(WHOLEREPO.fim_suffix)
+    suffix, middle = rest[: -len(EOT)].split(WHOLEREPO.fim_middle)
+    assert before.rpartition("\n")[0] + "\n" in big.text or before in big.text  # the text right before the hole
+    assert (before[-200:] + middle + suffix[:200]) in big.text

@@ -110,3 +110,19 @@ def test_dense_only_models_never_leave_the_dense_phase(data):
     trainer = Trainer("base", settings(), PreparedData(data).tokenizer, torch.device("cpu"))
     trainer.set_phase(0.95, 3)
     assert trainer.phase == "dense" and not trainer.wrappers
+
+
+def test_sampler_starts_a_share_of_windows_at_the_anchors():
+    import numpy as np
+
+    from engine.train.data import BatchSampler
+
+    tokens = np.arange(10_000, dtype=np.int64)
+    anchors = np.array([100, 5000, 9990])  # the last one is too close to the end to start a window
+    sampler = BatchSampler(tokens, seq_len=64, batch_size=400, seed=1, anchors=anchors, anchor_rate=0.5)
+    starts = sampler.next()[0][:, 0].numpy()
+    at_anchor = np.isin(starts, anchors[:2])
+    assert 0.4 < at_anchor.mean() < 0.65  # half anchored (plus the odd uniform start that lands on one)
+    assert not np.isin(starts, [9990]).any()
+    plain = BatchSampler(tokens, seq_len=64, batch_size=400, seed=1).next()[0][:, 0].numpy()
+    assert np.isin(plain, anchors).mean() < 0.05
