@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from pathlib import Path
 
 from lsprotocol import types as t
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path
 
@@ -20,7 +22,9 @@ from agent import Completer, Workspace
 
 from .debounce import TypingRhythm
 from .positions import position_to_agent
+from .protocol import WholerepoProtocol
 from .settings import ServerSettings
+from .transport import MAX_BODY, SafeStdin
 
 VERSION = "0.1.0"
 STATUS = "wholerepo/status"
@@ -30,7 +34,13 @@ log = logging.getLogger("wholerepo")
 
 class WholerepoServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("wholerepo", VERSION, text_document_sync_kind=t.TextDocumentSyncKind.Incremental)
+        super().__init__(
+            "wholerepo",
+            VERSION,
+            text_document_sync_kind=t.TextDocumentSyncKind.Incremental,
+            protocol_cls=WholerepoProtocol,
+        )
+        self.stdin: SafeStdin | None = None
         self.settings = ServerSettings()
         self.init_options: object = None
         self.root: Path | None = None
@@ -122,6 +132,20 @@ class WholerepoServer(LanguageServer):
     def send_status(self) -> None:
         self.protocol.notify(STATUS, {"engine": self.engine_status, "index": self.index_status})
 
+    def report_server_error(self, error: Exception, source) -> None:
+        """The read loop reports a body that is not JSON (source JsonRpcException): JSON-RPC's parse
+        error, id null. Other failures keep pygls's handling."""
+        if source is JsonRpcException:
+            discarded = self.stdin.discarded if self.stdin is not None else None
+            if discarded is not None:
+                self.stdin.discarded = None
+                reason = f"a message of {discarded} bytes is over the {MAX_BODY}-byte limit; discarded"
+            else:
+                reason = f"{type(error).__name__}: {error}"[:300]
+            self.protocol.send_error(None, t.ErrorCodes.ParseError, f"Parse error: {reason}")
+            return
+        super().report_server_error(error, source)
+
     def spawn(self, coroutine) -> asyncio.Task:
         """A background task kept alive until done; its failure becomes a message."""
         task = asyncio.ensure_future(coroutine)
@@ -151,7 +175,8 @@ def serve(tcp: str | None = None, log_file: Path | None = None) -> int:
     logging.basicConfig(handlers=[handler], level=logging.INFO, force=True)
     server = create_server()
     if tcp is None:
-        server.start_io()
+        server.stdin = SafeStdin(sys.stdin.buffer)
+        server.start_io(server.stdin)
         return 0
     host, _, port = tcp.rpartition(":")
     server.start_tcp(host or "127.0.0.1", int(port))
