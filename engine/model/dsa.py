@@ -237,16 +237,24 @@ class Indexer(nn.Module):
         score = torch.einsum("bsht,bsh->bst", dots, weights)
         return score if mask is None else score + mask
 
+    def cache_keys(self, x: Tensor, start_pos: int, freqs: Tensor) -> Tensor:
+        """The keys of x's positions, written to the cache; every key so far [B, start_pos + S, D] (float32).
+
+        Dense passes call this too (without scoring), so a later sparse chunk or decode step finds every earlier key.
+        """
+        k = self._rope_first_dims(self.k_norm(self.wk(x)).unsqueeze(2), freqs).squeeze(2)
+        if self.cfg.index_fp8:
+            k = fake_quant_fp8(rotate_activation(k), self.cfg.fp8_block_size, self.cfg.fp8_pow2_scale)
+        return extend_cache(self.k_cache, k.float(), start_pos)
+
     def queries_keys(self, x: Tensor, qr: Tensor, start_pos: int, freqs: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """What the score reads: queries [B, S, H, D], every key so far [B, start_pos + S, D] (float32, cached),
         and head weights [B, S, H] (float32, both scales folded in)."""
         bsz, seqlen, _ = x.shape
         q = self._rope_first_dims(self.wq_b(qr).view(bsz, seqlen, self.n_heads, self.head_dim), freqs)
-        k = self._rope_first_dims(self.k_norm(self.wk(x)).unsqueeze(2), freqs).squeeze(2)
         if self.cfg.index_fp8:
             q = fake_quant_fp8(rotate_activation(q), self.cfg.fp8_block_size, self.cfg.fp8_pow2_scale)
-            k = fake_quant_fp8(rotate_activation(k), self.cfg.fp8_block_size, self.cfg.fp8_pow2_scale)
-        k = extend_cache(self.k_cache, k.float(), start_pos)
+        k = self.cache_keys(x, start_pos, freqs)
         weights = (self.weights_proj(x) * self.n_heads**-0.5).float() * self.head_dim**-0.5
         return q, k, weights
 
@@ -329,6 +337,9 @@ class MLA(nn.Module):
         if sparse and mask is None and not return_aux and self._kernels_apply(x):
             return self._attend_sparse_kernels(x, qr, q_nope, q_pe, kv, k_pe, start_pos, freqs)
 
+        if not sparse and self.indexer.k_cache is not None and not return_aux:
+            with torch.no_grad():
+                self.indexer.cache_keys(x, start_pos, freqs)
         if not sparse and not return_aux and not absorb:
             return self.wo(self._attend_fused(q_nope, q_pe, kv, k_pe, mask, start_pos).flatten(2))
         if mask is None:

@@ -101,6 +101,18 @@ def test_incremental_decoding_matches_full_forward(config):
 
 
 @torch.no_grad()
+def test_a_dense_prefill_chunk_leaves_the_indexer_keys_for_later_sparse_chunks(config):
+    """A first chunk no longer than index_topk runs dense; the sparse chunks after it must still score its keys."""
+    model = build(config)
+    ids = tokens(config)
+    full = model(ids)
+    model.setup_cache(max_batch_size=2, max_seq_len=64)
+    first = config.dsa.index_topk if config.attention == "dsa" else 8
+    pieces = [model(ids[:, :first]), model(ids[:, first : first + 1], first), model(ids[:, first + 1 :], first + 1)]
+    torch.testing.assert_close(torch.cat(pieces, dim=1), full, rtol=FP32_TOL, atol=FP32_TOL)
+
+
+@torch.no_grad()
 def test_continuing_from_a_shared_prefix_matches_a_fresh_forward(config):
     """Prefix reuse: the cache holds sequence A; B shares its first 17 tokens and runs only the rest."""
     model = build(config)
