@@ -4,7 +4,6 @@ the background with `$/progress`, the model loaded in the background, status not
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import os
 import resource
@@ -81,21 +80,25 @@ def forget_finished_handlers(protocol) -> None:
     pygls files the future of each notification handler, and of each step of its built-in handlers,
     in `_request_futures` under a random id that nothing removes: every didChange would leave a task,
     its coroutine and frames behind (measured: two futures per edit, for good). Each entry now goes
-    once its future is done; a request's own entry still serves `$/cancelRequest` while it runs."""
+    once its future is done; a request's own entry still serves `$/cancelRequest` while it runs.
+
+    The removal runs later on the event loop, never inside the done callback: pygls's futures are also
+    concurrent.futures ones, whose callbacks run at once, even while shutdown walks the same dict."""
     execute = protocol._execute_handler
     futures = protocol._request_futures
 
     def execute_and_forget(msg_id, handler, callback, args=None, kwargs=None):
         execute(msg_id, handler, callback, args, kwargs)
         if (future := futures.get(msg_id)) is not None:
-            future.add_done_callback(functools.partial(_forget, futures, msg_id))
+            loop = asyncio.get_running_loop()
+            future.add_done_callback(lambda done: loop.call_soon_threadsafe(_forget, futures, msg_id, done))
 
     protocol._execute_handler = execute_and_forget
 
 
 def _forget(futures: dict, msg_id, future) -> None:
     if futures.get(msg_id) is future:  # not a newer request that reused the id
-        futures.pop(msg_id, None)
+        del futures[msg_id]
 
 
 def _root(params: t.InitializeParams) -> Path | None:
