@@ -231,7 +231,7 @@ def evaluate_package(
                 )
                 row["in_text"] = {k: again[k] for k in ("status", "newly_failing", "examples", "edits") if k in again}
             renames.append(row)
-            print(f"{package.name}: {row['symbol']}: {row['status']}", flush=True)
+            print(f"{package.name}: {row['symbol']}: {row['status']} {row.get('examples', [])[:3]}", flush=True)
     counts = {o: sum(1 for v in baseline["outcomes"].values() if v == o) for o in ("passed", "failed", "skipped")}
     return {
         "package": package.name,
