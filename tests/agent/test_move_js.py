@@ -41,7 +41,7 @@ def test_move_to_a_new_module_repoints_imports_reexports_and_the_moved_code_s_ow
         "export function main(): string {\n"
         '  return area({ w: 2 }, "cm") + d({ w: 1 }) + measure({ w: 3 }, "in");\n}\n',
         "src/lib/deep.ts": 'import { area } from "../geometry/area";\n\nexport const big = area({ w: 10 }, "in");\n',
-    }
+    }  # src/viaapp.ts imports it through app.ts's re-export, which still provides it: untouched
 
 
 def test_move_into_a_module_that_imported_it_makes_it_local_there(tsmove):
