@@ -66,6 +66,7 @@ class BuildStats:
     skipped: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
     worker_peak_rss_kb: int = 0  # the largest peak of any indexing worker process
+    worker_cpu: dict[int, float] = field(default_factory=dict)  # CPU seconds of each worker, by pid
 
 
 @dataclass(frozen=True)
@@ -159,14 +160,19 @@ class Index:
                 jobs, initializer=open_worker_store, initargs=(str(self.store.path),)
             )
             results = pool.imap_unordered(run_and_store, tasks, chunksize=4)
+        finished = False
         try:
             for done, result in enumerate(results, 1):
                 if progress:
                     progress(done, total)
                 yield result
+            finished = True
         finally:
             if pool is not None:
-                pool.terminate()
+                if finished:
+                    pool.close()  # workers write the extractions they still hold as they exit
+                else:
+                    pool.terminate()
                 pool.join()
 
     def _store_results(self, results: Iterable[FileResult], stats: BuildStats, stored: dict) -> None:
@@ -182,12 +188,14 @@ class Index:
     def _commit(self, batch: list[FileResult], stats: BuildStats, stored: dict) -> None:
         with self.store.transaction():
             for result in batch:
+                if result.worker_pid:
+                    stats.worker_peak_rss_kb = max(stats.worker_peak_rss_kb, result.worker_peak_rss_kb)
+                    stats.worker_cpu[result.worker_pid] = result.worker_cpu_seconds
                 if result.skipped:
                     stats.skipped[result.skipped.split(":")[0]] += 1
                     self.store.delete_file(result.path)
                 elif result.stored:
                     stats.parsed += 1
-                    stats.worker_peak_rss_kb = max(stats.worker_peak_rss_kb, result.worker_peak_rss_kb)
                 elif result.parsed is None:
                     stats.unchanged += 1
                     self.store.touch_file(stored[result.path].id, result.size, result.mtime_ns)

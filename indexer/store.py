@@ -19,6 +19,8 @@ from .model import Definition, Import, ImportedName, ParsedFile, innermost_defin
 
 SCHEMA_VERSION = 5
 
+BUSY_TIMEOUT_MS = 60_000  # how long a writer waits for another connection's write transaction
+
 FLAG_DECODE_REPLACED = 1  # undecodable bytes were replaced while reading
 FLAG_OVERLAY = 2  # the row reflects an editor buffer, not the disk
 FLAG_PARSE_ERRORS = 4  # tree-sitter reported syntax errors
@@ -152,7 +154,9 @@ class Store:
         self._generation = 0
         self._unattributed = 0  # the last generation bumped by writes of unknown paths
         self._latest_writes: list[tuple[int, str]] = []
-        self._db = sqlite3.connect(db_path, timeout=60, check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(
+            db_path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA temp_store=MEMORY")
@@ -206,6 +210,32 @@ class Store:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    @contextmanager
+    def try_transaction(self, wait: bool = False) -> Iterator[bool]:
+        """A write transaction (``True``); unless ``wait``, none (``False``, at once) while another
+        connection is writing, so the caller can do other work instead of sleeping on the lock."""
+        with self._lock:
+            self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS if wait else 0}")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                    raise
+                began = False
+            else:
+                began = True
+            finally:
+                self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            if not began:
+                yield False
+                return
+            try:
+                yield True
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise

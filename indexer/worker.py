@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import resource
 from dataclasses import dataclass, field
+from multiprocessing import util
 from pathlib import Path
 
 from .extract import Extractor
@@ -18,8 +20,11 @@ from .languages import LanguageSpec, language_for_path
 from .model import ParsedFile
 from .store import FLAG_DECODE_REPLACED, FLAG_PARSE_ERRORS, Store, pack_references
 
+MAX_PENDING = 24  # extracted files a worker holds back while another process is writing
+
 _extractors: dict[str, Extractor] = {}
 _store: Store | None = None
+_pending: list[FileResult] = []
 
 
 def extractor_for(spec: LanguageSpec) -> Extractor:
@@ -46,8 +51,10 @@ class FileResult:
     parsed: ParsedFile | None = None
     references: dict[str, bytes] = field(default_factory=dict)
     skipped: str | None = None
-    stored: bool = False  # a worker process already wrote it into the index
-    worker_peak_rss_kb: int = 0  # the peak resident memory of the process that produced it
+    stored: bool = False  # a worker process wrote it into the index (or will, before it exits)
+    worker_pid: int = 0  # the worker process that produced it (0: the calling process)
+    worker_peak_rss_kb: int = 0  # that process's peak resident memory so far
+    worker_cpu_seconds: float = 0.0  # that process's CPU time so far (user + system)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,20 +108,41 @@ def open_worker_store(db_path: str) -> None:
 
     Writing where the results are made spares pickling them to the parent and keeps the parent
     (which would otherwise do all SQLite work) from competing with the workers for the cores.
-    SQLite serialises the writers; each file is one short transaction.
+    A worker never sleeps on another's write lock: finding the database busy, it keeps its
+    results and goes on extracting, writing them all with a later file (it waits only when
+    ``MAX_PENDING`` are held, and when it exits: the pool must be closed and joined, not
+    terminated, for the last of them to be written).
     """
     global _store
     _store = Store(Path(db_path), migrate=False)
+    util.Finalize(None, write_pending, exitpriority=10)
 
 
 def run_and_store(task: FileTask) -> FileResult:
     """``run_task``, then write a changed file's extraction into the worker's store."""
     result = run_task(task)
-    if result.parsed is None or _store is None:
-        return result
-    with _store.transaction():
-        _store.put_file(
-            result.path, result.hash, result.size, result.mtime_ns, result.flags, result.parsed, result.references
-        )
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return dataclasses.replace(result, parsed=None, references={}, stored=True, worker_peak_rss_kb=peak)
+    if result.parsed is not None and _store is not None:
+        _pending.append(result)
+        _write_pending(wait=len(_pending) >= MAX_PENDING)
+        result = dataclasses.replace(result, parsed=None, references={}, stored=True)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result.worker_pid = os.getpid()
+    result.worker_peak_rss_kb = usage.ru_maxrss
+    result.worker_cpu_seconds = usage.ru_utime + usage.ru_stime
+    return result
+
+
+def write_pending() -> None:
+    """Write every extraction this worker still holds, waiting for the lock if need be."""
+    if _pending:
+        _write_pending(wait=True)
+
+
+def _write_pending(wait: bool) -> None:
+    assert _store is not None
+    with _store.try_transaction(wait) as began:
+        if not began:
+            return
+        for held in _pending:
+            _store.put_file(held.path, held.hash, held.size, held.mtime_ns, held.flags, held.parsed, held.references)
+    _pending.clear()

@@ -1,0 +1,55 @@
+"""Cold-build workers never sleep on the database's write lock: they keep extracting and write later."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+from indexer import Index, IndexConfig
+from tests.conftest import write_tree
+
+FILES = 40
+RESULTS_WHILE_LOCKED = 12  # fewer than one worker may hold back (MAX_PENDING)
+SAFETY_RELEASE_S = 60  # only if the workers do block, so the test fails instead of hanging
+
+
+def test_workers_keep_extracting_while_another_connection_holds_the_write_lock(tmp_path):
+    root = write_tree(
+        tmp_path / "ws",
+        {
+            f"pkg/m{n:02}.py": f"from .m{(n + 1) % FILES:02} import f_0\n\n\ndef f_{n}(x):\n    return f_0(x)\n"
+            for n in range(FILES)
+        }
+        | {"pkg/__init__.py": ""},
+    )
+    index_dir = tmp_path / "index"
+    with Index(root, IndexConfig(index_dir=index_dir, jobs=2)) as index:
+        blocker = sqlite3.connect(index_dir / "index.sqlite", isolation_level=None, check_same_thread=False)
+        blocker.execute("BEGIN IMMEDIATE")  # another writer, mid-transaction
+        released = threading.Event()
+        reached_while_locked: list[int] = []
+
+        def release() -> None:
+            if not released.is_set():
+                released.set()
+                blocker.execute("COMMIT")
+
+        safety = threading.Timer(SAFETY_RELEASE_S, release)
+        safety.start()
+
+        def progress(done: int, total: int) -> None:
+            if done >= RESULTS_WHILE_LOCKED and not released.is_set():
+                reached_while_locked.append(done)
+                release()
+
+        try:
+            stats = index.build(progress)
+        finally:
+            safety.cancel()
+            release()
+            blocker.close()
+        assert reached_while_locked, "workers stopped at the lock instead of extracting on"
+        assert stats.parsed == FILES + 1
+        assert len(index.store.paths()) == FILES + 1  # what they held back was written before the build ended
+        assert index.imports_of("pkg/m00.py")[0].targets == ("pkg/m01.py",)
+        assert sum(stats.worker_cpu.values()) > 0
