@@ -183,6 +183,7 @@ class Resolver:
         self._definitions: dict[str, list[StoredDefinition]] = {}
         self._bound: dict[str, set[str] | None] = {}
         self._receivers: dict[tuple[str, int, str], list[StoredDefinition]] = {}
+        self._import_rows: dict[str, list] = {}
 
     def resolve(self, path: str, token: Token) -> list[StoredDefinition]:
         own = self._definition_named_at(path, token)
@@ -221,7 +222,7 @@ class Resolver:
         head, *rest = dotted.split(".")
         if any(d.definition.name == head and d.definition.parent == -1 for d in self._defs(path)):
             return None
-        rows = [r for r in self.ws.index.imports_of(path) if r.name != "*" and bound_name(r) == head]
+        rows = [r for r in self._imports(path) if r.name != "*" and bound_name(r) == head]
         if not rows or any(r.name is None and "." in r.module and not r.alias for r in rows):
             return None
         found: list[StoredDefinition] = []
@@ -235,6 +236,11 @@ class Resolver:
         for part in rest:
             found = [member for owner in found for member in self.ws.index.members(owner, part)]
         return list({(d.path, d.ord): d for d in found}.values())
+
+    def _imports(self, path: str) -> list:
+        if path not in self._import_rows:
+            self._import_rows[path] = self.ws.index.imports_of(path)
+        return self._import_rows[path]
 
     def _defs(self, path: str) -> list[StoredDefinition]:
         if path not in self._definitions:
@@ -273,7 +279,7 @@ class Resolver:
             return True
         if path not in self._bound:
             names: set[str] | None = {s.definition.name for s in self._defs(path) if s.definition.parent == -1}
-            for row in self.ws.index.imports_of(path):
+            for row in self._imports(path):
                 if row.name == "*":
                     names = None
                     break
@@ -288,14 +294,14 @@ class Resolver:
         if match is not None and token.start >= match.end(1):
             return self._imported_name_at(path, token)
         targets: set[str] = set()
-        for row in self.ws.index.imports_of(path):
+        for row in self._imports(path):
             if row.line - 1 != token.line:
                 continue
             if match is not None and row.name is not None and any(module_stem(t) == row.name for t in row.targets):
                 continue  # that target is the imported submodule, not the module spelled here
             targets.update(row.targets)
         if not targets:  # every name is a submodule: the module spelled is their package
-            for row in self.ws.index.imports_of(path):
+            for row in self._imports(path):
                 if row.line - 1 == token.line:
                     package = {posixpath.join(posixpath.dirname(t), "__init__.py") for t in row.targets}
                     targets.update(p for p in package if self.ws.is_indexed(p))
@@ -303,7 +309,7 @@ class Resolver:
 
     def _imported_name_at(self, path: str, token: Token) -> list[StoredDefinition] | None:
         """``from m import name as alias``, the cursor on ``name``: what the statement binds."""
-        rows = [r for r in self.ws.index.imports_of(path) if r.line - 1 <= token.line and r.name == token.name]
+        rows = [r for r in self._imports(path) if r.line - 1 <= token.line and r.name == token.name]
         if not rows:
             return None
         return self._resolve_name(path, bound_name(max(rows, key=lambda r: r.line)))
