@@ -156,9 +156,11 @@ class Index:
             results: Iterable[FileResult] = map(run_task, tasks)
             pool = None
         else:
-            pool = multiprocessing.get_context("forkserver").Pool(
-                jobs, initializer=open_worker_store, initargs=(str(self.store.path),)
-            )
+            context = multiprocessing.get_context("forkserver")
+            # Workers fork from a server that has already imported the extractors: each starts at
+            # once instead of spending ~0.2 s of CPU on imports (takes effect when the server starts).
+            context.set_forkserver_preload(["indexer.worker"])
+            pool = context.Pool(jobs, initializer=open_worker_store, initargs=(str(self.store.path),))
             results = pool.imap_unordered(run_and_store, tasks, chunksize=4)
         finished = False
         try:
