@@ -23,10 +23,13 @@ def register(server) -> None:
     async def explain(ls, uri: str, position: dict | None = None) -> dict:
         rel, where = cursor_at(ls, uri, position)
         explanation = None
-        if where is not None:
-            explanation = await asyncio.to_thread(agent.explain_symbol, ls.ws, rel, where)
-        if explanation is None:
-            explanation = await asyncio.to_thread(agent.explain_file, ls.ws, rel)
+        try:
+            if where is not None:
+                explanation = await asyncio.to_thread(agent.explain_symbol, ls.ws, rel, where)
+            if explanation is None:
+                explanation = await asyncio.to_thread(agent.explain_file, ls.ws, rel)
+        except FileNotFoundError as error:  # open in the editor but not (yet) in the index
+            raise RequestFailed(str(error)) from None
         if ls.backend is None:
             summary = agent.hover_markdown(explanation)
             note = f"_(no model loaded: {ls.engine_status.get('message', 'still loading')}; the index's summary)_"

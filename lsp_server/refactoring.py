@@ -34,7 +34,7 @@ def register(server) -> None:
 
     @server.feature(t.TEXT_DOCUMENT_RENAME)
     async def rename(ls, params: t.RenameParams) -> t.WorkspaceEdit:
-        rel, position = ls.at(params.text_document, params.position)
+        rel, position = document_at(ls, params.text_document, params.position)
         change = await _refactor_call(agent.rename, ls.ws, rel, position, params.new_name, ls.versions())
         return workspace_edit(ls, change)
 
@@ -99,6 +99,14 @@ async def _refactor_call(fn, *args, **kwargs):
         return await asyncio.to_thread(fn, *args, **kwargs)
     except agent.RefactorError as error:
         raise RequestFailed(str(error)) from None
+
+
+def document_at(ls, document: t.TextDocumentIdentifier, position: t.Position):
+    """``ls.at``, with a document outside the workspace (or not a file) answered InvalidParams."""
+    try:
+        return ls.at(document, position)
+    except ValueError as error:
+        raise JsonRpcInvalidParams(f"{document.uri!r}: {error}") from None
 
 
 def cursor_at(ls, uri: str | None, position: dict | None):

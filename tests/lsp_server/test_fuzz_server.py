@@ -79,6 +79,28 @@ def test_each_kind_of_bad_request_gets_its_error_code(session):
             INVALID_PARAMS,
         ),
         ({"jsonrpc": "2.0", "id": 9009, "method": "initialize", "params": {"capabilities": {}}}, INVALID_REQUEST),
+        (
+            {
+                "jsonrpc": "2.0",
+                "id": 9010,
+                "method": "textDocument/rename",
+                "params": {
+                    "textDocument": {"uri": "untitled:x"},
+                    "position": {"line": 0, "character": 0},
+                    "newName": "y",
+                },
+            },
+            INVALID_PARAMS,
+        ),
+        (
+            {
+                "jsonrpc": "2.0",
+                "id": 9011,
+                "method": "workspace/executeCommand",
+                "params": {"command": "wholerepo.explain", "arguments": [(session.root / "missing.py").as_uri(), None]},
+            },
+            -32803,  # RequestFailed: a workspace path the index does not have
+        ),
     ]
     for message, code in checks:
         server.send(message)
