@@ -1,9 +1,9 @@
 """Greedy packing of ranked candidates into a token budget: no overlaps, headers before bodies.
 
 Pass 1 places every candidate's span (for definitions, the signature and docstring) in rank order
-while it fits; pass 2 grows placed headers to whole bodies, again in rank order, while the budget
-allows. Spans are clipped against lines already taken (the cursor's window included), so no line
-is ever packed twice.
+while it fits; pass 2 grows placed headers to whole bodies, again in rank order (items of the
+previous pack first, to the extent they had there), while the budget allows. Spans are clipped
+against lines already taken (the cursor's window included), so no line is ever packed twice.
 """
 
 from __future__ import annotations
@@ -63,7 +63,12 @@ def pack_candidates(
     files: FileLines,
     counter: TokenCounter,
     occupied: Occupied,
+    previous_ends: dict[tuple[str, int], int] | None = None,
 ) -> list[PackItem]:
+    """``previous_ends``: where items of the previous pack ended, by (path, first line); such an
+    item grows to that same end (or stays a header, if it was one) before anything else grows, so
+    its text, and the prompt after it, stays what it was."""
+    previous_ends = previous_ends or {}
     remaining = budget
     placed: list[_Placed] = []
     for candidate in candidates:
@@ -85,22 +90,34 @@ def pack_candidates(
         placed.append(_Placed(candidate, part[0], part[1], tokens, text))
         remaining -= tokens
 
-    for entry in placed:  # pass 2: whole bodies where they fit
+    # pass 2: whole bodies where they fit; items of the previous pack first, to their old extent
+    again = [entry for entry in placed if (entry.candidate.path, entry.start) in previous_ends]
+    fresh = [entry for entry in placed if (entry.candidate.path, entry.start) not in previous_ends]
+    for entry in again + fresh:
         full_end = entry.candidate.full_end_line
         if full_end is None or remaining <= 0 or entry.end != entry.candidate.end_line:
             continue
-        lines = files.lines(entry.candidate.path) or []
-        occupied.remove(entry.candidate.path, entry.start, entry.end)
-        part = occupied.free_part(entry.candidate.path, entry.start, min(full_end, len(lines)), entry.start)
-        if part is not None and part[0] == entry.start and part[1] > entry.end:
-            text = "\n".join(lines[part[0] - 1 : part[1]])
-            tokens = counter.count(text)
-            if tokens - entry.tokens <= remaining:
-                remaining -= tokens - entry.tokens
-                entry.end, entry.tokens, entry.text = part[1], tokens, text
-        occupied.add(entry.candidate.path, entry.start, entry.end)
+        full_end = min(full_end, previous_ends.get((entry.candidate.path, entry.start), full_end))
+        remaining -= _grow(entry, full_end, remaining, files, counter, occupied)
 
     return [
         PackItem(entry.candidate.path, entry.start, entry.end, entry.tokens, entry.candidate.reason, entry.text)
         for entry in placed
     ]
+
+
+def _grow(entry: _Placed, full_end: int, remaining: int, files: FileLines, counter: TokenCounter, occupied: Occupied):
+    """Extend a placed header down to ``full_end`` when the free lines and the budget allow;
+    returns the tokens it took."""
+    lines = files.lines(entry.candidate.path) or []
+    occupied.remove(entry.candidate.path, entry.start, entry.end)
+    part = occupied.free_part(entry.candidate.path, entry.start, min(full_end, len(lines)), entry.start)
+    spent = 0
+    if part is not None and part[0] == entry.start and part[1] > entry.end:
+        text = "\n".join(lines[part[0] - 1 : part[1]])
+        tokens = counter.count(text)
+        if tokens - entry.tokens <= remaining:
+            spent = tokens - entry.tokens
+            entry.end, entry.tokens, entry.text = part[1], tokens, text
+    occupied.add(entry.candidate.path, entry.start, entry.end)
+    return spent

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .types import Cursor
 
 _CHAIN = re.compile(r"[A-Za-z_$][\w$]*(?:\s*(?:\.|::|->)\s*[A-Za-z_$][\w$]*)*")
 _SEPARATOR = re.compile(r"\s*(?:\.|::|->)\s*")
 _TRAILING_CHAIN = re.compile(r"([A-Za-z_$][\w$]*(?:\s*(?:\.|::|->)\s*[A-Za-z_$][\w$]*)*)(\s*(?:\.|::|->)\s*)?$")
+LINE_CACHE_ENTRIES = 100_000
 _STRING_OR_COMMENT = re.compile(r"#[^\n]*|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'")
 
 KEYWORDS = frozenset(
@@ -78,12 +80,22 @@ def names_in_lines(lines: list[str], first_line: int, cursor_line: int) -> list[
     uses: list[NameUse] = []
     for offset, text in enumerate(lines):
         number = first_line + offset
-        for match in _CHAIN.finditer(strip_strings_and_comments(text)):
-            chain = normalise_chain(match.group(0))
-            if chain.split(".", 1)[0] in KEYWORDS and "." not in chain:
-                continue
-            uses.append(NameUse(chain, number, abs(number - cursor_line)))
+        distance = abs(number - cursor_line)
+        uses.extend(NameUse(chain, number, distance) for chain in line_names(text))
     return uses
+
+
+@lru_cache(maxsize=LINE_CACHE_ENTRIES)
+def line_names(text: str) -> tuple[str, ...]:
+    """The dotted names of one line, keywords dropped. Cached by the line's text: between two
+    keystrokes one line of a buffer changes, so the scan of the others is a lookup."""
+    names = []
+    for match in _CHAIN.finditer(strip_strings_and_comments(text)):
+        chain = normalise_chain(match.group(0))
+        if chain.split(".", 1)[0] in KEYWORDS and "." not in chain:
+            continue
+        names.append(chain)
+    return tuple(names)
 
 
 def chain_heads(chain: str) -> list[str]:

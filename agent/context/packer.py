@@ -13,12 +13,14 @@ from .baselines import BASELINES
 from .budget import Occupied, pack_candidates
 from .deadline import Deadline
 from .fusion import reciprocal_rank_fusion
+from .retention import Retention
 from .sources.definitions import DefinitionSource
 from .sources.files import FileLines
 from .sources.graph import GraphSource
 from .sources.lexical import LexicalSource, NotReady
 from .sources.recent import RecentSource
 from .stable import StablePrefix
+from .token_store import TokenStore
 from .tokens import TokenCounter
 from .types import Candidate, Pack, PackItem, PackRequest
 from .window import cursor_window
@@ -28,7 +30,6 @@ from .window import cursor_window
 SOURCE_WEIGHTS = {"definitions": 1.0, "recent": 0.6, "graph": 0.5, "lexical": 0.4}
 STRATEGIES = ("default", *BASELINES)
 VOLATILE_BUDGET = 8192  # the cursor-dependent tail; budget beyond it goes to the stable prefix
-RETAIN_WITHIN = 200  # a previously packed candidate is kept while it ranks within this many
 
 
 class UnknownStrategy(ValueError):
@@ -41,12 +42,12 @@ class ContextPacker:
     def __init__(self, index: Index, tokenizer: Tokenizer) -> None:
         self.index = index
         self.files = FileLines(index)
-        self.counter = TokenCounter(tokenizer)
+        self.counter = TokenCounter(tokenizer, store=TokenStore(index.store.path.parent, tokenizer.name))
         self.jobs = BackgroundJobs()
         self.stable = StablePrefix(index, self.files, self.counter)
-        self._previous: dict[str, list[tuple[str, int]]] = {}
+        self.retention = Retention()
         definitions = DefinitionSource(index, self.files)
-        graph = GraphSource(index, self.files, self.jobs)
+        self.graph = graph = GraphSource(index, self.files, self.jobs)
         lexical = LexicalSource(index, self.jobs)
         recent = RecentSource(index, self.files)
         self.sources: dict[str, Callable[[PackRequest, Deadline], list[Candidate]]] = {
@@ -55,6 +56,15 @@ class ContextPacker:
             "graph": lambda request, deadline: graph.candidates(request.cursor, deadline, _context_files(request)),
             "lexical": lambda request, deadline: lexical.candidates(request.cursor, deadline),
         }
+
+    def prepare(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """What a first pack needs and indexing did not do, done now (after indexing, say): every
+        file's token count (kept on disk per content) and map lines, the lexical search chunks,
+        the reference graph. Returns the files' total tokens."""
+        total = self.stable.prepare(progress)
+        self.index.sync_chunks()
+        self.graph.refresh()
+        return total
 
     def pack(self, request: PackRequest) -> Pack:
         """Stable part first (repo map, whole files: cursor-independent), then the ranked tail."""
@@ -79,12 +89,15 @@ class ContextPacker:
         ranked, skipped = self._rank(request, timings)
         started = time.perf_counter()
         remaining = request.budget - sum(item.tokens for item in stable_items)
-        previous = self._previous.get(cursor.path, []) if request.strategy == "default" else []
-        ranked = _retained_first(ranked, previous)
-        tail = pack_candidates(ranked, remaining, self.files, self.counter, occupied)
-        tail = _in_previous_order(tail, previous)
+        misses: dict[tuple[str, int], int] = {}
+        previous_ends: dict[tuple[str, int], int] = {}
         if request.strategy == "default":
-            self._previous = {cursor.path: [(item.path, item.start_line) for item in tail]}
+            ranked, misses = self.retention.selection_order(cursor, ranked)
+            previous_ends = self.retention.previous_ends(cursor)
+        tail = pack_candidates(ranked, remaining, self.files, self.counter, occupied, previous_ends)
+        if request.strategy == "default":
+            tail = self.retention.prompt_order(cursor, tail)
+            self.retention.remember(cursor, tail, ranked, misses)
         timings["packing"] = (time.perf_counter() - started) * 1000
         return Pack(
             budget=request.budget,
@@ -118,28 +131,6 @@ class ContextPacker:
             if deadline.expired():
                 skipped.append(f"{name}: past its {request.deadline_ms} ms deadline")
         return reciprocal_rank_fusion(rankings, SOURCE_WEIGHTS), skipped
-
-
-def _retained_first(ranked: list[Candidate], previous: list[tuple[str, int]]) -> list[Candidate]:
-    """Selection order for prefix reuse: the cursor's own expression first, then what the previous
-    pack held (when still ranked among the likely), then the rest by rank."""
-    if not previous:
-        return ranked
-    likely = ranked[:RETAIN_WITHIN]
-    was_packed = set(previous)
-    pinned = [c for c in ranked if c.pinned]
-    retained = [c for c in likely if not c.pinned and (c.path, c.start_line) in was_packed]
-    chosen = {id(c) for c in pinned + retained}
-    return pinned + retained + [c for c in ranked if id(c) not in chosen]
-
-
-def _in_previous_order(items: list[PackItem], previous: list[tuple[str, int]]) -> list[PackItem]:
-    """Items the previous pack had keep their places, new ones follow: the prompt's prefix stays."""
-    position = {key: n for n, key in enumerate(previous)}
-    kept = sorted(
-        (i for i in items if (i.path, i.start_line) in position), key=lambda i: position[(i.path, i.start_line)]
-    )
-    return kept + [i for i in items if (i.path, i.start_line) not in position]
 
 
 def _context_files(request: PackRequest) -> tuple[str, ...]:

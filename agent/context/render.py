@@ -30,11 +30,23 @@ def neutralise(text: str, template: ModelTemplate) -> str:
 
 def render_context(pack: Pack, template: ModelTemplate, repo_name: str) -> str:
     """The packed items, in order, in the model's repo-level format."""
-    if template.file_sep:
-        parts = [f"{template.repo_name}{repo_name}\n"] if template.repo_name else []
-        parts += [f"{template.file_sep}{_label(item)}\n{neutralise(item.text, template)}\n" for item in pack.items]
-        return "".join(parts)
-    return "".join(f"{_comment_header(item)}\n{neutralise(item.text, template)}\n\n" for item in pack.items)
+    parts = [f"{template.repo_name}{repo_name}\n"] if template.file_sep and template.repo_name else []
+    for first, texts in _groups(pack.items):
+        header = f"{template.file_sep}{_label(first)}" if template.file_sep else _comment_header(first)
+        body = "\n".join(neutralise(text, template) for text in texts)
+        parts.append(f"{header}\n{body}\n" if template.file_sep else f"{header}\n{body}\n\n")
+    return "".join(parts)
+
+
+def _groups(items: list[PackItem]) -> list[tuple[PackItem, list[str]]]:
+    """Items under their headers: the repo map comes in parts (one per directory) under one."""
+    groups: list[tuple[PackItem, list[str]]] = []
+    for item in items:
+        if groups and item.path == REPO_MAP_PATH and groups[-1][0].path == REPO_MAP_PATH:
+            groups[-1][1].append(item.text)
+        else:
+            groups.append((item, [item.text]))
+    return groups
 
 
 def render_fim_prompt(pack: Pack, template: ModelTemplate, repo_name: str) -> str:

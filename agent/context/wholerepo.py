@@ -46,15 +46,18 @@ def dependency_order(paths: list[str], edges: list[tuple[str, str]]) -> list[str
 
 def repo_map(index: Index, paths: list[str]) -> str:
     """One line per file, then its top-level signatures and their members' signatures, indented."""
-    lines: list[str] = []
-    for path in paths:
-        lines.append(path)
-        definitions = index.definitions(path)
-        top_level = {stored.ord for stored in definitions if stored.definition.parent == -1}
-        for stored in definitions:
-            d = stored.definition
-            if d.parent == -1:
-                lines.append(f"  {d.signature or d.name}")
-            elif d.parent in top_level and d.kind in MAP_MEMBER_KINDS:
-                lines.append(f"    {d.signature or d.name}")
+    return "\n".join(map_block(index, path) for path in paths)
+
+
+def map_block(index: Index, path: str) -> str:
+    """One file's part of the repo map: its path, then its signatures."""
+    lines = [path]
+    definitions = index.definitions(path)
+    top_level = {stored.ord for stored in definitions if stored.definition.parent == -1}
+    for stored in definitions:
+        d = stored.definition
+        if d.parent == -1:
+            lines.append(f"  {d.signature or d.name}")
+        elif d.parent in top_level and d.kind in MAP_MEMBER_KINDS:
+            lines.append(f"    {d.signature or d.name}")
     return "\n".join(lines)

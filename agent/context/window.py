@@ -1,7 +1,10 @@
 """The cursor's own window: the lines around the cursor that a FIM prompt carries as prefix/suffix.
 
-Packed items never repeat these lines. Three quarters of the window budget go above the cursor,
-where the code that explains the next token usually is.
+Packed items never repeat these lines. Most of the window budget goes above the cursor, where the
+code that explains the next token usually is; the suffix is kept short because in a
+fill-in-the-middle prompt everything after the cursor changes with each keystroke, and so is lost
+to a serving engine's prefix cache. The first line of the window moves in steps of LINE_STEP
+lines, so that typing on one line does not shift the start of the prompt's window either.
 """
 
 from __future__ import annotations
@@ -9,7 +12,8 @@ from __future__ import annotations
 from .tokens import TokenCounter
 from .types import Cursor, CursorWindow
 
-PREFIX_SHARE = 0.75
+PREFIX_SHARE = 0.875
+LINE_STEP = 16
 
 
 def cursor_window(cursor: Cursor, budget: int, counter: TokenCounter) -> CursorWindow:
@@ -20,12 +24,18 @@ def cursor_window(cursor: Cursor, budget: int, counter: TokenCounter) -> CursorW
     prefix_budget = int(budget * PREFIX_SHARE) - counter.count(current[:column])
     suffix_budget = budget - int(budget * PREFIX_SHARE) - counter.count(current[column:])
 
-    start = _grow(lines, row - 1, -1, prefix_budget, counter)  # first line of the window
+    start = _on_step(_grow(lines, row - 1, -1, prefix_budget, counter), row)  # first line of the window
     end = _grow(lines, row + 1, +1, suffix_budget, counter)  # last line of the window
     prefix = "\n".join(lines[start - 1 : row - 1] + [current[:column]])
     suffix = "\n".join([current[column:]] + lines[row:end])
     tokens = counter.count(prefix) + counter.count(suffix)
     return CursorWindow(cursor.path, start, end, prefix, suffix, tokens)
+
+
+def _on_step(start: int, row: int) -> int:
+    """The first line at or after ``start`` that is 1 plus a multiple of LINE_STEP (never past ``row``)."""
+    stepped = -(-(start - 1) // LINE_STEP) * LINE_STEP + 1
+    return min(stepped, row)
 
 
 def _grow(lines: list[str], first: int, step: int, budget: int, counter: TokenCounter) -> int:

@@ -15,15 +15,17 @@ Receivers are typed locally (`self.x`, annotations, constructor calls) through t
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from indexer import Index, StoredDefinition
 
-from ..cursor import CursorExpression, NameUse, chain_heads, cursor_expression, names_in_lines
+from ..cursor import CursorExpression, NameUse, chain_heads, cursor_expression, line_names, names_in_lines
 from ..deadline import Deadline
 from ..spans import header_end
 from ..types import Candidate, Cursor
 from .files import FileLines
+from .lookups import IndexLookups
 
 TIER_CURSOR, TIER_LINE, TIER_UNUSED_IMPORT, TIER_SCOPE, TIER_FILE, TIER_GLOBAL = range(6)
 TIER_REASONS = {
@@ -39,6 +41,7 @@ MAX_UNBOUND_CHAINS = 150
 MAX_RECEIVER_INFERENCES = 8
 MEMBER_LISTING_LIMIT = 60
 MODULE_KINDS = frozenset({"module"})
+KEPT_RESULTS = 64
 
 
 @dataclass(order=True)
@@ -57,17 +60,33 @@ class DefinitionSource:
     def __init__(self, index: Index, files: FileLines) -> None:
         self.index = index
         self.files = files
+        self.lookups = IndexLookups(index)
+        self._results: OrderedDict[tuple, list[Candidate]] = OrderedDict()
 
     def candidates(self, cursor: Cursor, deadline: Deadline) -> list[Candidate]:
-        return _Search(self.index, self.files, cursor, deadline).run()
+        """The ranked candidates; a complete run for the same buffer, position and index state
+        is answered from memory (editors ask again at the same place)."""
+        key = (cursor.path, cursor.line, cursor.col, cursor.text, self.index.generation)
+        if key in self._results:
+            self._results.move_to_end(key)
+            return self._results[key]
+        search = _Search(self.index, self.files, self.lookups, cursor, deadline)
+        found = search.run()
+        if not deadline.expired():  # a run cut short by its deadline is not the answer
+            self._results[key] = found
+            while len(self._results) > KEPT_RESULTS:
+                self._results.popitem(last=False)
+        return found
 
 
 class _Search:
     """One ranking run; holds the per-request caches."""
 
-    def __init__(self, index: Index, files: FileLines, cursor: Cursor, deadline: Deadline) -> None:
+    def __init__(self, index: Index, files: FileLines, lookups: IndexLookups, cursor: Cursor, deadline: Deadline):
         self.index = index
         self.files = files
+        self.lookups = lookups
+        self.state = lookups.state(cursor.path)
         self.cursor = cursor
         self.deadline = deadline
         self.ranked: list[_Ranked] = []
@@ -76,6 +95,7 @@ class _Search:
         self.local_names = {d.definition.name for d in index.definitions(cursor.path) if d.definition.parent == -1}
         self.receiver_budget = MAX_RECEIVER_INFERENCES
         self.enclosing = index.definition_at(cursor.path, cursor.line)
+        self._buffer_names: set[str] | None = None
 
     def run(self) -> list[Candidate]:
         lines = self.cursor.lines
@@ -137,9 +157,9 @@ class _Search:
 
     def _add_members(self, owner: StoredDefinition, partial: str, tier: int = TIER_CURSOR, first_rank: int = 0) -> None:
         """Every member of a class or module, the likeliest first, as headers only."""
-        members = [m for m in self.index.all_members(owner) if m.definition.name.startswith(partial)]
-        in_buffer = {use.chain.rsplit(".", 1)[-1] for use in names_in_lines(self.cursor.lines, 1, self.cursor.line)}
-        popularity = self.index.reference_totals(m.definition.name for m in members)
+        members = [m for m in self.lookups.all_members(self.state, owner) if m.definition.name.startswith(partial)]
+        in_buffer = self._names_in_buffer()
+        popularity = self.lookups.reference_totals(m.definition.name for m in members)
 
         def likeliness(member: StoredDefinition) -> tuple[int, int, int]:
             name = member.definition.name
@@ -151,15 +171,21 @@ class _Search:
             reason = f"member of {owner.definition.name}, {where}"
             self._push(member, tier, first_rank + rank, reason, header_only=True)
 
+    def _names_in_buffer(self) -> set[str]:
+        """The last part of every dotted name in the buffer (computed once per search)."""
+        if self._buffer_names is None:
+            self._buffer_names = {chain.rsplit(".", 1)[-1] for line in self.cursor.lines for chain in line_names(line)}
+        return self._buffer_names
+
     def _add_unused_imports(self, uses: list[NameUse]) -> None:
         used = {use.chain.split(".", 1)[0] for use in uses}
         unused_modules, used_modules = [], []
         for name, line in self.bound.items():
             if name in used:
                 if self._imports_module(name):
-                    used_modules.extend(self.index.resolve(self.cursor.path, name))
+                    used_modules.extend(self.lookups.resolve(self.state, self.cursor.path, name))
                 continue
-            for definition in self.index.resolve(self.cursor.path, name):
+            for definition in self.lookups.resolve(self.state, self.cursor.path, name):
                 if definition.definition.kind in MODULE_KINDS:
                     unused_modules.append(definition)
                 else:
@@ -185,7 +211,7 @@ class _Search:
             self._push(definition, tier, distance, reason)
             if tier <= TIER_LINE and definition.definition.kind in ("class", "struct", "interface"):
                 for constructor in ("__init__", "constructor", "new"):
-                    for member in self.index.members(definition, constructor):
+                    for member in self.lookups.members(self.state, definition, constructor):
                         self._push(member, tier, distance, f"constructor of `{chain}`", header_only=True)
 
     # -- resolving -------------------------------------------------------------------------
@@ -198,7 +224,7 @@ class _Search:
         if head in self.local_names or head in self.bound:
             how = "local" if head in self.local_names else "import"
             for spelling in chain_heads(chain):
-                found = self.index.resolve(self.cursor.path, spelling)
+                found = self.lookups.resolve(self.state, self.cursor.path, spelling)
                 if found:
                     return found, how
             return [], how
@@ -207,7 +233,7 @@ class _Search:
             if typed:
                 return typed, "receiver"
         if head[:1].isupper() or "." not in chain:
-            found = self.index.resolve(self.cursor.path, head)
+            found = self.lookups.resolve(self.state, self.cursor.path, head)
             return found, "global"
         return [], "global"
 
@@ -227,7 +253,7 @@ class _Search:
             return owners
         found = owners
         for part in rest:
-            found = [member for owner in found for member in self.index.members(owner, part)]
+            found = [member for owner in found for member in self.lookups.members(self.state, owner, part)]
             if not found:
                 break
         return found

@@ -22,6 +22,7 @@ from .lexical import NotReady
 RESULTS = 60
 CURSOR_SEED = 1.0
 CONTEXT_SEED = 0.3  # open files and recently edited ones
+KEPT_RANKINGS = 64
 
 
 class GraphSource:
@@ -32,32 +33,58 @@ class GraphSource:
         self.files = files
         self.jobs = jobs
         self._graph: ReferenceGraph | None = None
+        self._found: dict[tuple, list[Candidate]] = {}
         self._lock = threading.Lock()
 
-    def refresh(self) -> ReferenceGraph:
-        generation = self.index.generation
+    def refresh(self, generation: int | None = None) -> ReferenceGraph:
+        generation = self.index.generation if generation is None else generation
         graph = build_graph(self.index.reference_edges(), generation)
         with self._lock:
             self._graph = graph
+            self._found.clear()
         return graph
 
-    def _current(self, deadline: Deadline) -> ReferenceGraph:
+    def _current(self, cursor_path: str, deadline: Deadline) -> ReferenceGraph:
+        """The graph as of the last change to a file other than the cursor's: the references being
+        typed right now move the cursor file's own rank little, and rebuilding the graph (every
+        reference in the workspace) on each keystroke would cost more than all the rest."""
+        wanted = self.index.generation_excluding(cursor_path)
         graph = self._graph
-        if graph is None and not deadline.limited:
-            return self.refresh()
-        if graph is None or graph.generation != self.index.generation:
-            self.jobs.start("reference-graph", self.refresh)  # a slightly stale graph still ranks well
+        if (graph is None or graph.generation < wanted) and not deadline.limited:
+            return self.refresh(self.index.generation)
+        if graph is None or graph.generation < wanted:
+            generation = self.index.generation
+            self.jobs.start("reference-graph", lambda: self.refresh(generation))  # a stale graph still ranks well
         if graph is None:
             raise NotReady("the reference graph is being built")
         return graph
 
     def candidates(self, cursor: Cursor, deadline: Deadline, context_files: tuple[str, ...] = ()) -> list[Candidate]:
-        graph = self._current(deadline)
+        """Definitions the neighbourhood leans on; remembered per graph, seeds and the state of
+        the other files (the cursor's file and the open files stay the same over many keystrokes)."""
+        graph = self._current(cursor.path, deadline)
         seeds = {path: CONTEXT_SEED for path in context_files}
         seeds[cursor.path] = CURSOR_SEED
-        rank = personalised_pagerank(graph, seeds)
+        key = (cursor.path, *sorted(seeds.items()), self.index.generation_excluding(cursor.path))
+        with self._lock:
+            found = self._found.get(key) if self._graph is graph else None
+        if found is not None:
+            return found
+        found = self._candidates(graph, seeds, cursor.path, deadline)
+        if not deadline.expired():  # a list cut short by the deadline is not the answer
+            with self._lock:
+                if self._graph is graph:
+                    if len(self._found) >= KEPT_RANKINGS:
+                        self._found.clear()
+                    self._found[key] = found
+        return found
+
+    def _candidates(
+        self, graph: ReferenceGraph, seeds: dict[str, float], exclude: str, deadline: Deadline
+    ) -> list[Candidate]:
+        ranked = rank_definitions(graph, personalised_pagerank(graph, seeds), RESULTS, exclude=exclude)
         out = []
-        for path, name, score in rank_definitions(graph, rank, RESULTS, exclude=cursor.path):
+        for path, name, score in ranked:
             if deadline.expired():
                 break
             lines = self.files.lines(path)

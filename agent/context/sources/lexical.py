@@ -2,9 +2,15 @@
 
 The query is the code just above the cursor and the cursor line itself: what the user is writing
 tends to look like code written elsewhere for the same purpose (the same API calls, the same names).
+Hits for a query are remembered until a file other than the cursor's changes (the cursor's own
+file is never a hit); BM25's corpus statistics may then lag the cursor file's latest keystrokes,
+a small price for not searching the whole corpus again on every keystroke.
 """
 
 from __future__ import annotations
+
+import re
+from collections import OrderedDict
 
 from indexer import Index
 
@@ -17,6 +23,8 @@ QUERY_LINES_ABOVE = 15
 QUERY_LINES_BELOW = 3
 RESULTS = 40
 INLINE_SYNC_LIMIT = 16  # stale files synced on the keystroke path; more go to a background job
+KEPT_RESULTS = 64
+_PARTIAL_WORD = re.compile(r"[\w$]+$")
 
 
 class NotReady(Exception):
@@ -29,24 +37,51 @@ class LexicalSource:
     def __init__(self, index: Index, jobs: BackgroundJobs) -> None:
         self.index = index
         self.jobs = jobs
+        self._results: OrderedDict[tuple, list[Candidate]] = OrderedDict()
+        self._current_at = -1  # the index generation at which every chunk was last found current
 
     def candidates(self, cursor: Cursor, deadline: Deadline) -> list[Candidate]:
+        stale = self._stale(deadline)
+        query = lexical_query(cursor)
+        # The cursor's own file is never a hit, so hits change only when another file does.
+        key = (query, cursor.path, self.index.generation_excluding(cursor.path))
+        if key in self._results:
+            self._results.move_to_end(key)
+            return self._results[key]
+        hits = self.index.search_code(query, RESULTS * 2, exclude_path=cursor.path)
+        hits = [hit for hit in hits if not is_generated(hit[0])][:RESULTS]  # built copies repeat the sources
+        found = [
+            Candidate(path, start, end, f"similar code (BM25 {score:.1f})", self.name)
+            for path, start, end, score in hits
+        ]
+        if not stale:
+            self._results[key] = found
+            while len(self._results) > KEPT_RESULTS:
+                self._results.popitem(last=False)
+        return found
+
+    def _stale(self, deadline: Deadline) -> int:
+        """Bring the chunks up to date (inline when few files changed); how many are still stale."""
+        generation = self.index.generation
+        if generation == self._current_at:
+            return 0
         stale = self.index.stale_chunk_count()
         if stale > INLINE_SYNC_LIMIT and deadline.limited:
             self.jobs.start("lexical-chunks", self.index.sync_chunks)
             raise NotReady(f"{stale} files to chunk for lexical search")
         if stale:
-            self.index.sync_chunks(should_stop=deadline.expired if deadline.limited else None)
-        lines = cursor.lines
-        row = cursor.line - 1
-        query = "\n".join(
-            lines[max(0, row - QUERY_LINES_ABOVE) : row]
-            + [cursor.line_prefix]
-            + lines[row + 1 : row + 1 + QUERY_LINES_BELOW]
-        )
-        hits = self.index.search_code(query, RESULTS * 2, exclude_path=cursor.path)
-        hits = [hit for hit in hits if not is_generated(hit[0])][:RESULTS]  # built copies repeat the sources
-        return [
-            Candidate(path, start, end, f"similar code (BM25 {score:.1f})", self.name)
-            for path, start, end, score in hits
-        ]
+            stale = self.index.sync_chunks(should_stop=deadline.expired if deadline.limited else None)
+        if not stale:
+            self._current_at = generation
+        return stale
+
+
+def lexical_query(cursor: Cursor) -> str:
+    """The lines around the cursor, without the word being typed: a half-typed word matches
+    nothing useful, and leaving it out keeps the query (and its hits) the same while it grows."""
+    lines = cursor.lines
+    row = cursor.line - 1
+    typed = _PARTIAL_WORD.sub("", cursor.line_prefix)
+    return "\n".join(
+        lines[max(0, row - QUERY_LINES_ABOVE) : row] + [typed] + lines[row + 1 : row + 1 + QUERY_LINES_BELOW]
+    )
