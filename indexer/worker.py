@@ -116,6 +116,7 @@ def open_worker_store(db_path: str) -> None:
     """
     global _store
     _store = Store(Path(db_path), migrate=False)
+    _store.defer_checkpoints()  # the build checkpoints once at its end
     util.Finalize(None, write_pending, exitpriority=10)
 
 
