@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from tree_sitter import Point, Tree
 
 from .extract import Extractor
-from .model import ParsedFile
+from .model import Definition, ParsedFile
 from .statements import (
     Region,
     Statement,
@@ -266,7 +266,11 @@ def _top_level_region(tree: Tree, source: bytes, low: int, high: int) -> tuple[i
 
 
 def _splice(old: ParsedFile, fresh: ParsedFile, first_line: int, last_old_line: int, delta: int) -> ParsedFile:
-    """Old results outside the old region's lines (shifted after it) around the fresh region."""
+    """Old results outside the old region's lines (shifted after it) around the fresh region.
+
+    Runs on every keystroke over the whole file's results, so what lies after the region is moved
+    with plain constructors and whole-list operations rather than per-item ``dataclasses.replace``.
+    """
     definitions = old.definitions
     before = [d for d in definitions if d.start_line < first_line]
     after_start = next((i for i, d in enumerate(definitions) if d.start_line > last_old_line), len(definitions))
@@ -276,16 +280,7 @@ def _splice(old: ParsedFile, fresh: ParsedFile, first_line: int, last_old_line: 
         line_count=fresh.line_count,
         definitions=before
         + [dataclasses.replace(d, parent=d.parent + len(before) if d.parent >= 0 else -1) for d in fresh.definitions]
-        + [
-            dataclasses.replace(
-                d,
-                start_line=d.start_line + delta,
-                end_line=d.end_line + delta,
-                name_line=d.name_line + delta,
-                parent=d.parent + shift if d.parent >= 0 else -1,
-            )
-            for d in definitions[after_start:]
-        ],
+        + _moved_definitions(definitions[after_start:], delta, shift),
         imports=[i for i in old.imports if i.line < first_line]
         + fresh.imports
         + [dataclasses.replace(i, line=i.line + delta) for i in old.imports if i.line > last_old_line],
@@ -294,15 +289,45 @@ def _splice(old: ParsedFile, fresh: ParsedFile, first_line: int, last_old_line: 
     )
     references: dict[str, list[int]] = {}
     for name, flat in old.references.items():
-        kept = []
-        for line, col in zip(flat[::2], flat[1::2], strict=True):
-            if line < first_line:
-                kept += (line, col)
-            elif line > last_old_line:
-                kept += (line + delta, col)
-        if kept:
-            references[name] = kept
+        lines = flat[::2]
+        if max(lines) < first_line:
+            references[name] = flat  # all before the region: unchanged
+        elif min(lines) > last_old_line:
+            moved = flat.copy()
+            moved[::2] = [line + delta for line in lines]
+            references[name] = moved
+        else:
+            kept = []
+            for line, col in zip(lines, flat[1::2], strict=True):
+                if line < first_line:
+                    kept += (line, col)
+                elif line > last_old_line:
+                    kept += (line + delta, col)
+            if kept:
+                references[name] = kept
     for name, flat in fresh.references.items():
-        references.setdefault(name, []).extend(flat)
+        known = references.get(name)
+        references[name] = flat if known is None else known + flat
     spliced.references = references
     return spliced
+
+
+def _moved_definitions(definitions: list[Definition], delta: int, parent_shift: int) -> list[Definition]:
+    """Definitions below an edit, ``delta`` lines further down and their parents re-indexed."""
+    if not delta and not parent_shift:
+        return definitions
+    return [
+        Definition(
+            d.name,
+            d.qualified_name,
+            d.kind,
+            d.start_line + delta,
+            d.end_line + delta,
+            d.name_line + delta,
+            d.name_col,
+            d.signature,
+            d.doc,
+            d.parent + parent_shift if d.parent >= 0 else -1,
+        )
+        for d in definitions
+    ]
