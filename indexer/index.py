@@ -236,11 +236,12 @@ class Index:
             flags = FLAG_OVERLAY | (FLAG_PARSE_ERRORS if parsed.error_count else 0)
             is_new = self.store.file(rel) is None
             with self.store.transaction():
-                self.store.put_file(
+                imports_changed = self.store.put_file(
                     rel, content_hash(source), len(source), 0, flags, parsed, pack_references(parsed.references)
                 )
             self._overlays.add(rel)
-            self._after_change([rel], files_changed=is_new)
+            if imports_changed or self._layout is None:
+                self._after_change([rel], files_changed=is_new)
         return True
 
     def close_buffer(self, path: str) -> None:

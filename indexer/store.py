@@ -305,16 +305,22 @@ class Store:
         flags: int,
         parsed: ParsedFile,
         references: dict[str, bytes],
-    ) -> int:
+    ) -> bool:
         """Insert or replace one file and everything extracted from it. Call inside a transaction.
 
         ``references`` maps each name to its occurrences packed as ``array('i')`` bytes of
-        ``(line, col)`` pairs.
+        ``(line, col)`` pairs. Returns whether the file's import rows changed (they, and their
+        resolved targets, are kept when not: most keystrokes leave the imports alone).
         """
         db = self._db
         self._wrote(path)
         exports = "\n".join(parsed.exports) if parsed.exports is not None else None
         values = (parsed.language, content_hash, size, mtime_ns, parsed.line_count, flags, exports)
+        imports = [
+            (imp.line, imp.module, name, alias, int(imp.reexport))
+            for imp in parsed.imports
+            for name, alias in _import_rows(imp)
+        ]
         existing = db.execute("SELECT id FROM files WHERE path=?", (path,)).fetchone()
         if existing is None:
             file_id = db.execute(
@@ -322,24 +328,27 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (path, *values),
             ).lastrowid
+            imports_changed = True
         else:
             file_id = existing[0]
             db.execute(
                 "UPDATE files SET language=?, hash=?, size=?, mtime_ns=?, line_count=?, flags=?, exports=? WHERE id=?",
                 (*values, file_id),
             )
-            self._clear_imports(file_id)
+            stored = db.execute(
+                "SELECT line, module, name, alias, reexport FROM imports WHERE file_id=? ORDER BY id", (file_id,)
+            ).fetchall()
+            imports_changed = stored != imports
+            if imports_changed:
+                self._clear_imports(file_id)
         self._write_definitions(file_id, parsed.definitions, fresh=existing is None)
         self._write_references(file_id, references, fresh=existing is None)
-        db.executemany(
-            "INSERT INTO imports (file_id, line, module, name, alias, reexport) VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (file_id, imp.line, imp.module, name, alias, int(imp.reexport))
-                for imp in parsed.imports
-                for name, alias in _import_rows(imp)
-            ],
-        )
-        return file_id
+        if imports_changed:
+            db.executemany(
+                "INSERT INTO imports (file_id, line, module, name, alias, reexport) VALUES (?, ?, ?, ?, ?, ?)",
+                [(file_id, *row) for row in imports],
+            )
+        return imports_changed
 
     def _write_definitions(self, file_id: int, definitions: list[Definition], fresh: bool) -> None:
         """Store a file's definitions; for a file already stored, only rows that changed are written."""

@@ -130,6 +130,23 @@ def test_buffer_overlay_wins_over_disk_and_closing_restores_disk(py_project, mak
     assert "total" in {d.definition.name for d in index.definitions(path)}
 
 
+def test_buffer_edits_keep_resolved_imports_and_follow_changed_ones(py_project, make_index):
+    index = make_index(py_project)
+    index.build()
+    path = "src/shop/pricing.py"
+    disk = (py_project / path).read_text()
+    assert [row.targets for row in index.imports_of(path)] == [("src/shop/models.py",)]
+    index.update(path, disk + "\n\ndef more(cart):\n    return total(cart) + 1\n")  # imports untouched
+    assert [row.targets for row in index.imports_of(path)] == [("src/shop/models.py",)]
+    index.update(path, "from .util import text\n" + disk)  # an import added above the others
+    assert [(row.line, row.targets) for row in index.imports_of(path)] == [
+        (1, ("src/shop/util/text.py",)),  # the imported name is a submodule
+        (2, ("src/shop/models.py",)),
+    ]
+    assert [row.name for row in index.imports_of(path)] == ["text", "Cart"]
+    assert path in index.dependents("src/shop/util/text.py")
+
+
 def test_overlay_of_new_unsaved_file_joins_the_graph(py_project, make_index):
     index = make_index(py_project)
     index.build()
