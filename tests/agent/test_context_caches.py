@@ -9,6 +9,7 @@ import pytest
 
 from agent import Workspace, WorkspaceSettings
 from agent.context import ContextPacker, Cursor, PackRequest, render_context
+from agent.context.deadline import Deadline
 from agent.context.sources.lexical import lexical_query
 from agent.context.stable import REPO_MAP_PATH
 from agent.context.token_store import TokenStore
@@ -171,3 +172,21 @@ def test_the_lexical_query_leaves_out_the_word_being_typed(workspace):
         queries.add(lexical_query(_cursor(workspace, "app/service.py", typed, text=buffer)))
     (query,) = queries
     assert "    response." in query.split("\n") and "raise" not in query
+
+
+def test_lexical_hits_follow_an_edit_to_another_file_but_not_the_cursor_file(workspace, tokenizer):
+    packer = ContextPacker(workspace.index, tokenizer)
+    lexical = packer.sources["lexical"]
+    cursor = _type(workspace, "app/service.py", "wait = backoff(attempt)", "wait = backoff(attempt)")
+    request = PackRequest(cursor, 300)
+    assert not any(hit.path == "app/twin.py" for hit in lexical(request, Deadline.never()))
+
+    twin = "def fetch_twice(path):\n    for attempt in range(attempts):\n        wait = backoff(attempt)\n"
+    workspace.index.update("app/twin.py", twin)
+    assert any(hit.path == "app/twin.py" for hit in lexical(request, Deadline.never()))
+
+    cursor = _type(workspace, "app/service.py", "wait = backoff(attempt)", "wait = backoff(attempt + 1)")
+    hits = lexical(PackRequest(cursor, 300), Deadline.never())
+    assert all(hit.path != "app/service.py" for hit in hits)
+    stale = {path for path, _ in workspace.index.store.stale_chunk_files()}
+    assert stale == {"app/service.py"}  # the file being typed in is never a hit: its chunks wait

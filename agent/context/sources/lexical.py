@@ -38,10 +38,11 @@ class LexicalSource:
         self.index = index
         self.jobs = jobs
         self._results: OrderedDict[tuple, list[Candidate]] = OrderedDict()
-        self._current_at = -1  # the index generation at which every chunk was last found current
+        # (generation, path): at that index generation every chunk was current but that path's
+        self._current_at: tuple[int, str | None] | None = None
 
     def candidates(self, cursor: Cursor, deadline: Deadline) -> list[Candidate]:
-        stale = self._stale(deadline)
+        stale = self._stale(cursor, deadline)
         query = lexical_query(cursor)
         # The cursor's own file is never a hit, so hits change only when another file does.
         key = (query, cursor.path, self.index.generation_excluding(cursor.path))
@@ -60,19 +61,24 @@ class LexicalSource:
                 self._results.popitem(last=False)
         return found
 
-    def _stale(self, deadline: Deadline) -> int:
-        """Bring the chunks up to date (inline when few files changed); how many are still stale."""
+    def _stale(self, cursor: Cursor, deadline: Deadline) -> int:
+        """Bring the chunks of other files up to date (inline when few changed); how many are still
+        stale. The cursor's own file is never a hit, so its chunks are left for later rather than
+        rewritten on every keystroke."""
         generation = self.index.generation
-        if generation == self._current_at:
+        if self._current_at in ((generation, None), (generation, cursor.path)):
             return 0
-        stale = self.index.stale_chunk_count()
-        if stale > INLINE_SYNC_LIMIT and deadline.limited:
+        stale_paths = [path for path, _ in self.index.store.stale_chunk_files()]
+        others = [path for path in stale_paths if path != cursor.path]
+        if not others:
+            self._current_at = (generation, cursor.path if stale_paths else None)
+            return 0
+        if len(others) > INLINE_SYNC_LIMIT and deadline.limited:
             self.jobs.start("lexical-chunks", self.index.sync_chunks)
-            raise NotReady(f"{stale} files to chunk for lexical search")
-        if stale:
-            stale = self.index.sync_chunks(should_stop=deadline.expired if deadline.limited else None)
+            raise NotReady(f"{len(others)} files to chunk for lexical search")
+        stale = self.index.sync_chunks(should_stop=deadline.expired if deadline.limited else None)
         if not stale:
-            self._current_at = generation
+            self._current_at = (generation, None)
         return stale
 
 
