@@ -51,6 +51,38 @@ CONFIG_FILES = frozenset({"go.mod", "tsconfig.json", "jsconfig.json", "package.j
 Progress = Callable[[int, int], None]
 
 
+def import_targets(layout: RepoLayout, rows: list) -> dict[int, tuple[str, ...]]:
+    """Resolved target files of ``(import_id, importer, language, Import)`` rows, by import id."""
+    targets = {}
+    for import_id, importer, language, imp in rows:
+        resolved = resolve_import(layout, importer, language, imp)
+        name = imp.names[0].name if imp.names else None
+        if name is not None and name in resolved.names:
+            targets[import_id] = (resolved.names[name],)
+        else:
+            targets[import_id] = resolved.modules
+    return targets
+
+
+class EarlyImports:
+    """A cold build's import resolution done while its workers still parse: the parent would
+    otherwise idle through the build and then resolve everything alone, one core idle.
+
+    Resolves the rows stored so far against the files the walk found; ``Index.build`` keeps the
+    answers only if it ends with exactly those files (else it resolves everything again).
+    """
+
+    def __init__(self, layout: RepoLayout) -> None:
+        self.layout = layout
+        self.targets: dict[int, tuple[str, ...]] = {}
+        self._seen = 0  # the highest import id resolved; writers commit one at a time, ids grow
+
+    def catch_up(self, store: Store) -> None:
+        rows = store.imports_to_resolve(after_id=self._seen)
+        self.targets.update(import_targets(self.layout, rows))
+        self._seen = max([self._seen, *(row[0] for row in rows)])
+
+
 def default_index_dir(root: Path) -> Path:
     """A per-workspace folder in the user's cache directory, keyed by the root's absolute path."""
     digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
@@ -127,12 +159,15 @@ class Index:
         tasks.sort(key=lambda task: -task.size)  # big files first, so no straggler ends the run
         removed = [path for path in stored if path not in on_disk and path not in self._overlays]
 
+        early = None
+        if not stored and tasks:  # a cold build: resolve imports as their rows land
+            early = EarlyImports(RepoLayout(files=frozenset(on_disk), read_text=self._read_config))
         with self._write_lock:
             if len(tasks) > BULK_LOAD_MIN_FILES and len(tasks) > len(stored) // 2:
                 with self.store.bulk_load():
-                    self._store_results(self._run(tasks, progress), stats, stored)
+                    self._store_results(self._run(tasks, progress), stats, stored, early)
             else:
-                self._store_results(self._run(tasks, progress), stats, stored)
+                self._store_results(self._run(tasks, progress), stats, stored, early)
             if removed:
                 with self.store.transaction():
                     for path in removed:
@@ -140,7 +175,8 @@ class Index:
                 stats.removed = len(removed)
             if stats.parsed or stats.removed or self._layout is None:
                 self.store.bump_generation()
-                self._resolve_all()
+                if early is None or not self._resolve_early_answers(early):
+                    self._resolve_all()
             if stats.parsed or stats.removed:
                 self.store.checkpoint()  # fold the WAL in now rather than during a later keystroke
         stats.files = self.store.totals()["files"]
@@ -177,13 +213,17 @@ class Index:
                     pool.terminate()
                 pool.join()
 
-    def _store_results(self, results: Iterable[FileResult], stats: BuildStats, stored: dict) -> None:
+    def _store_results(
+        self, results: Iterable[FileResult], stats: BuildStats, stored: dict, early: EarlyImports | None
+    ) -> None:
         batch: list[FileResult] = []
         for result in results:
             batch.append(result)
             if len(batch) >= COMMIT_EVERY:
                 self._commit(batch, stats, stored)
                 batch = []
+                if early is not None:
+                    early.catch_up(self.store)
         if batch:
             self._commit(batch, stats, stored)
 
@@ -338,18 +378,23 @@ class Index:
         self._resolve(self.store.imports_to_resolve())
 
     def _resolve(self, rows: list) -> None:
-        layout = self._layout
-        assert layout is not None
-        targets = {}
-        for import_id, importer, language, imp in rows:
-            resolved = resolve_import(layout, importer, language, imp)
-            name = imp.names[0].name if imp.names else None
-            if name is not None and name in resolved.names:
-                targets[import_id] = (resolved.names[name],)
-            else:
-                targets[import_id] = resolved.modules
+        assert self._layout is not None
+        targets = import_targets(self._layout, rows)
         with self.store.transaction():
             self.store.set_import_targets(targets)
+
+    def _resolve_early_answers(self, early: EarlyImports) -> bool:
+        """Store what ``early`` resolved while the workers ran, if it still holds: the build ended
+        with exactly the files the walk promised, and every import row was seen. False otherwise."""
+        if frozenset(self.store.paths()) != early.layout.files:
+            return False  # a file was skipped or vanished: its importers may resolve elsewhere
+        early.catch_up(self.store)
+        if early.targets.keys() != self.store.import_ids():
+            return False
+        self._layout = early.layout
+        with self.store.transaction():
+            self.store.set_import_targets(early.targets)
+        return True
 
     def _read_config(self, rel: str) -> str | None:
         data = self._read_disk(rel)

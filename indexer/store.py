@@ -424,20 +424,27 @@ class Store:
 
     # -- imports and the dependency graph --------------------------------------------------
 
-    def imports_to_resolve(self, paths: Iterable[str] | None = None) -> list[tuple[int, str, str, Import]]:
-        """``(import_id, importer path, language, Import)`` for every stored import row."""
+    def imports_to_resolve(
+        self, paths: Iterable[str] | None = None, after_id: int = 0
+    ) -> list[tuple[int, str, str, Import]]:
+        """``(import_id, importer path, language, Import)`` for every stored import row (of the
+        given files; or, without them, every row whose id is above ``after_id``)."""
         sql = (
             "SELECT i.id, f.path, f.language, i.module, i.line, i.name, i.alias, i.reexport"
             " FROM imports i JOIN files f ON f.id = i.file_id"
         )
         with self._lock:
             if paths is None:
-                rows = self._db.execute(sql).fetchall()
+                rows = self._db.execute(sql + " WHERE i.id > ?", (after_id,)).fetchall()
             else:
                 rows = []
                 for path in paths:
                     rows += self._db.execute(sql + " WHERE f.path=?", (path,)).fetchall()
         return [(row[0], row[1], row[2], _import_from_row(row[3:])) for row in rows]
+
+    def import_ids(self) -> set[int]:
+        with self._lock:
+            return {row[0] for row in self._db.execute("SELECT id FROM imports")}
 
     def set_import_targets(self, targets: dict[int, Iterable[str]]) -> None:
         """Replace the resolved targets of the given import rows. Call inside a transaction."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from indexer import Index, IndexConfig
 from indexer.store import SCHEMA_VERSION, Store
 
@@ -194,6 +196,43 @@ def test_cold_build_with_worker_processes_matches_in_process_build(tmp_path, mak
     assert pooled.stats() | {"index_bytes": 0} == single.stats() | {"index_bytes": 0}
     assert pooled.store.dependency_edges() == single.store.dependency_edges()
     assert len(pooled.store.dependency_edges()) == 40
+
+
+@pytest.mark.parametrize("with_skipped_file", [False, True])
+def test_imports_resolved_while_workers_run_match_a_resolution_at_the_end(
+    tmp_path, make_index, monkeypatch, with_skipped_file
+):
+    """The cold build resolves imports as batches land (here every 8 files); a file the walk found
+    but the workers skipped (binary) makes it resolve everything again at the end instead."""
+    from tests.conftest import write_tree
+
+    files: dict[str, str | bytes] = {
+        f"pkg/mod_{i}.py": f"from .mod_{(i + 3) % 40} import f_{(i + 3) % 40}\nfrom . import bad\n\n\ndef f_{i}(x):\n"
+        f"    return x + {i}\n"
+        for i in range(40)
+    }
+    files["pkg/__init__.py"] = ""
+    if with_skipped_file:
+        files["pkg/bad.py"] = b"\x00\x01binary\x00" * 10
+    root = write_tree(tmp_path / "many", files)
+    single = make_index(root, jobs=1)
+    single.build()
+    monkeypatch.setattr("indexer.index.COMMIT_EVERY", 8)
+    full_resolutions = []
+    resolve_all = Index._resolve_all
+    monkeypatch.setattr(Index, "_resolve_all", lambda self: (full_resolutions.append(1), resolve_all(self))[1])
+    pooled = make_index(root, jobs=2)
+    stats = pooled.build()
+    assert stats.parsed == 41 and stats.skipped.get("binary", 0) == int(with_skipped_file)
+    assert len(full_resolutions) == int(with_skipped_file)
+    for path in single.store.paths():
+        assert [(r.line, r.module, r.name, r.targets) for r in pooled.imports_of(path)] == [
+            (r.line, r.module, r.name, r.targets) for r in single.imports_of(path)
+        ]
+    assert pooled.store.dependency_edges() == single.store.dependency_edges()
+    assert ("pkg/mod_0.py", "pkg/mod_3.py") in pooled.store.dependency_edges()
+    pooled.update("pkg/extra.py", "from .mod_1 import f_1\n")  # the layout kept from the build is current
+    assert "pkg/extra.py" in pooled.dependents("pkg/mod_1.py")
 
 
 def test_index_dir_defaults_to_a_user_cache_folder_keyed_by_root(py_project, tmp_path, monkeypatch):
