@@ -13,7 +13,9 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import import_module
+from types import ModuleType
 from typing import TypeVar
 
 from ..model import Import
@@ -64,9 +66,13 @@ def resolve_import(layout: RepoLayout, importer: str, language: str, imp: Import
     module = _RESOLVERS.get(language)
     if module is None:
         return ImportTargets()
-    # Imported lazily: the resolver modules import the helpers below from this package.
-    resolver = import_module(f"{__name__}.{module}")
-    return resolver.resolve(layout, importer, imp)
+    return _resolver(module).resolve(layout, importer, imp)
+
+
+@cache
+def _resolver(module: str) -> ModuleType:
+    """Imported lazily (the resolver modules import the helpers below from this package), once."""
+    return import_module(f"{__name__}.{module}")
 
 
 T = TypeVar("T")
