@@ -91,6 +91,7 @@ def main() -> None:
         "hangs": tally.hangs,
         "internal_errors": tally.internal_errors,
         "wrong_answers": tally.wrong_answers,
+        "malformed_server_output": tally.violations,
         "errors_by_code": {str(code): n for code, n in sorted(tally.errors.items(), key=lambda kv: str(kv[0]))},
         "cases_by_kind": dict(sorted(tally.kinds.items())),
         "seconds": round(seconds, 1),

@@ -62,6 +62,7 @@ def check_lifecycle(session) -> None:
         status = "still running"
     if status != 0:
         problems.append(f"exit after shutdown: status {status}")
+    problems += [f"malformed server output: {violation}" for violation in server.inbox.violations]
     for problem in problems:
         tally.wrong_answers += 1
         tally.find(problem, None)

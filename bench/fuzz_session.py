@@ -43,6 +43,7 @@ class Tally:
     internal_errors: int = 0
     wrong_answers: int = 0
     lifecycle_checks: int = 0
+    violations: int = 0  # server output that was not well-formed JSON-RPC
     kinds: Counter = field(default_factory=Counter)
     errors: Counter = field(default_factory=Counter)  # error code -> count, over all responses to fuzz traffic
     findings: list = field(default_factory=list)  # what went wrong, with the case, for a person to reproduce
@@ -53,7 +54,7 @@ class Tally:
 
     @property
     def clean(self) -> bool:
-        return not (self.crashes or self.hangs or self.internal_errors or self.wrong_answers)
+        return not (self.crashes or self.hangs or self.internal_errors or self.wrong_answers or self.violations)
 
 
 def make_workspace(base: Path) -> World:
@@ -93,13 +94,25 @@ class FuzzSession:
         raise RuntimeError("the server never reported its index ready")
 
     def stop(self) -> int | None:
-        return self.server.close() if self.server else None
+        if self.server is None:
+            return None
+        status = self.server.close()
+        self._count_violations()
+        return status
 
     def restart(self) -> None:
         if self.server is not None and self.server.alive():
             self.server.process.kill()
+        self._count_violations()
         self.tally.restarts += 1
         self.start()
+
+    def _count_violations(self) -> None:
+        """Frames the server wrote that were not well-formed JSON-RPC (see RawServer)."""
+        for violation in self.server.inbox.violations:
+            self.tally.violations += 1
+            self.tally.find(f"malformed server output: {violation}", None)
+        self.server.inbox.violations.clear()
 
     # -- one case --------------------------------------------------------------------------------
 

@@ -95,7 +95,8 @@ class WholerepoProtocol(LanguageServerProtocol):
             self._send_response(msg_id, error=t.ResponseError(code=code, message=message))
 
     def _lifecycle_allows(self, message: dict, method: str) -> bool:
-        """False (after answering a request) when LSP's lifecycle forbids the message now."""
+        """Whether LSP's lifecycle lets the message through now: False drops a notification, a request
+        that may not pass raises the ProtocolError it is answered with."""
         is_request = "id" in message
         if method in ALWAYS_ALLOWED:
             return True

@@ -27,6 +27,7 @@ def session(tmp_path_factory):
     fuzzing.start()
     yield fuzzing
     assert fuzzing.stop() == 0, "the server did not exit cleanly after all the fuzzing"
+    assert fuzzing.tally.violations == 0, findings(fuzzing)  # every frame the server wrote was proper JSON-RPC
 
 
 def findings(session) -> str:
