@@ -3,6 +3,14 @@
 Others use only what is named here.
 """
 
+import os as _os
+
+# The embedded engine shares the machine with the editor. OpenMP threads that spin while they wait for work
+# starve each other when the cores are busy: on a loaded 2-core machine decode ran at 3-6 tokens/s with
+# spinning threads and 20-43 with passive ones. Set before torch loads its OpenMP runtime; a user's own
+# setting wins.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from .backends.base import (
     Backend,
     BackendError,

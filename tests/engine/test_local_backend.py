@@ -275,3 +275,18 @@ def test_sample_token():
     assert {sample_token(peaked, 1.0, 0.5, generator) for _ in range(20)} == {0}
     draws = {sample_token(logits, 5.0, 1.0, generator) for _ in range(200)}
     assert draws == {0, 1, 2, 3}
+
+
+def test_openmp_threads_wait_passively_unless_the_user_says_otherwise():
+    import os
+    import subprocess
+    import sys
+
+    probe = "import engine, os; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    default = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert default.stdout.strip() == "PASSIVE"
+    chosen = subprocess.run(
+        [sys.executable, "-c", probe], env={**env, "OMP_WAIT_POLICY": "ACTIVE"}, capture_output=True, text=True
+    )
+    assert chosen.stdout.strip() == "ACTIVE"
