@@ -6,9 +6,9 @@ so an item that drops out of the middle of the tail costs everything after it. T
 - selection: the cursor's own expression first, then what the previous pack held (while it still
   ranks among the likely, or is proposed at all while the cursor stays near), in its previous
   order, so a full budget loses the end, not the middle;
-- stickiness: an item the ranking stops proposing for a keystroke or two (a half-typed word can
-  resolve to nothing) is kept for up to STICKY_PACKS packs while the cursor stays within
-  NEARBY_LINES lines;
+- stickiness: an item the ranking stops proposing for a few keystrokes (a half-typed word can
+  resolve to nothing; a finished word changes the lexical query) is kept for up to STICKY_PACKS
+  packs while the cursor stays within NEARBY_LINES lines;
 - extent: an item of the previous pack grows to the same end again (budget.py), so its text stays;
 - prompt order: items the previous pack had keep their places, new ones follow, and the cursor's
   own file comes last in line order (its spans move with every edit of the buffer).
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from .types import Candidate, Cursor, PackItem
 
 RETAIN_WITHIN = 200  # a previously packed candidate is kept while it ranks within this many...
-STICKY_PACKS = 2
+STICKY_PACKS = 6
 NEARBY_LINES = 2  # ...or, while the cursor stays this close, while any source still proposes it
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from .tokens import TokenCounter
 from .types import Cursor, CursorWindow
 
-PREFIX_SHARE = 0.875
+PREFIX_SHARE = 0.9375
 LINE_STEP = 16
 
 

@@ -56,9 +56,12 @@ def _items(pack) -> list[dict]:
 
 def _type(workspace: Workspace, path: str, old: str, new: str) -> Cursor:
     """Put ``new`` in place of ``old`` in the buffer (indexed as the editor would) and a cursor after it."""
-    text = (workspace.root / path).read_text().replace(old, new)
+    disk = (workspace.root / path).read_text()
+    text = disk.replace(old, new)
     workspace.index.update(path, text)
-    return _cursor(workspace, path, new, text=text)
+    offset = disk.index(old) + len(new)
+    line = text.count("\n", 0, offset) + 1
+    return Cursor(path, line, offset - (text.rfind("\n", 0, offset) + 1) + 1, text)
 
 
 def test_token_counts_are_kept_on_disk_per_content_and_follow_edits(workspace, tokenizer):
