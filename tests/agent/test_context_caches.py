@@ -193,3 +193,17 @@ def test_lexical_hits_follow_an_edit_to_another_file_but_not_the_cursor_file(wor
     assert all(hit.path != "app/service.py" for hit in hits)
     stale = {path for path, _ in workspace.index.store.stale_chunk_files()}
     assert stale == {"app/service.py"}  # the file being typed in is never a hit: its chunks wait
+
+
+def test_a_local_definition_moved_by_typing_is_packed_where_it_now_is(workspace, tokenizer):
+    packer = ContextPacker(workspace.index, tokenizer)
+    for blank_lines in ("", "\n", "\n\n\n"):  # lines typed above `def fetch`: its lines move
+        cursor = _type(workspace, "app/service.py", "return fetch(path)", "return fetch(")
+        text = cursor.text.replace("def fetch(path", blank_lines + "def fetch(path", 1)
+        workspace.index.update("app/service.py", text)
+        cursor = Cursor(cursor.path, cursor.line + blank_lines.count("\n"), cursor.col, text)
+        pack = packer.pack(PackRequest(cursor, 300, window_budget=16))
+        fetch = [item for item in pack.items if "function fetch:" in item.reason]
+        assert fetch and fetch[0].path == "app/service.py"
+        assert fetch[0].text.startswith("def fetch(path: str) -> dict:")
+        assert text.split("\n")[fetch[0].start_line - 1].startswith("def fetch(path")
