@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pathspec
 
 from .languages import language_for_path
@@ -27,6 +28,12 @@ ALWAYS_SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".jj", "__pycache__"})
 IGNORE_FILES = (".gitignore",)
 ROOT_IGNORE_FILES = (".wholerepoignore",)
 BINARY_SNIFF_BYTES = 8192
+# Tree-sitter's queries take time quadratic in a tree's depth, holding the GIL (30,000 nested '(' in a Python
+# buffer: 2.9 s; 66,000: 16.6 s); no real source nests brackets anywhere near this deep.
+MAX_NESTING = 1000
+_BRACKET_DELTA = np.zeros(256, dtype=np.int8)
+_BRACKET_DELTA[list(b"([{")] = 1
+_BRACKET_DELTA[list(b")]}")] = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +209,15 @@ def _inside(root: Path, path: Path) -> bool:
 def is_binary(data: bytes) -> bool:
     """A NUL byte near the start marks binary content, as git decides it."""
     return b"\0" in data[:BINARY_SNIFF_BYTES]
+
+
+def too_deeply_nested(data: bytes, limit: int = MAX_NESTING) -> bool:
+    """Brackets open deeper than `limit` somewhere (counted over the raw bytes, strings and comments included:
+    a cheap bound, a few milliseconds per megabyte)."""
+    if data.count(b"(") + data.count(b"[") + data.count(b"{") <= limit:
+        return False
+    depth = np.cumsum(_BRACKET_DELTA[np.frombuffer(data, dtype=np.uint8)], dtype=np.int32)
+    return bool(depth.max() > limit)
 
 
 def decode_source(data: bytes) -> tuple[bytes, bool]:

@@ -29,6 +29,7 @@ from .files import (
     IgnoreRules,
     read_inside,
     resolve_inside,
+    too_deeply_nested,
     walk,
 )
 from .languages import language_for_path
@@ -259,16 +260,17 @@ class Index:
         """Index an editor buffer's unsaved text in place of the disk copy (nothing is written).
 
         Returns False when the path is outside the workspace, not a language we index, or the text is
-        over the size cap (its overlay, if any, is dropped).
+        over the size cap or nested too deep to parse safely (its overlay, if any, is dropped).
         """
         rel = self._relative(path)
         spec = language_for_path(rel) if rel else None
         if rel is None or spec is None or self._ignore.excluded(rel):  # an ignored file stays out, open or not
             return False
         source = text.encode("utf-8", "replace")
-        if len(source) > self.config.max_file_size:
+        if len(source) > self.config.max_file_size or too_deeply_nested(source):
             # the size cap that keeps a file out keeps its buffer out: a 1.5 MB buffer of garbage Rust took
-            # tree-sitter minutes with the GIL held, freezing the server (found by bench/fuzz_eval.py)
+            # tree-sitter minutes with the GIL held, freezing the server (found by bench/fuzz_eval.py); so does
+            # bracket nesting thousands deep
             self.close_buffer(rel)
             return False
         with self._write_lock:  # one writer at a time: editor updates and watcher refreshes interleave

@@ -15,7 +15,7 @@ from multiprocessing import util
 from pathlib import Path
 
 from .extract import Extractor
-from .files import decode_source, is_binary, read_inside
+from .files import decode_source, is_binary, read_inside, too_deeply_nested
 from .languages import LanguageSpec, language_for_path
 from .model import ParsedFile
 from .store import FLAG_DECODE_REPLACED, FLAG_PARSE_ERRORS, Store, pack_references
@@ -78,6 +78,8 @@ def run_task(task: FileTask) -> FileResult:
         return FileResult(task.path, skipped="too large")
     if is_binary(data):
         return FileResult(task.path, skipped="binary")
+    if too_deeply_nested(data):
+        return FileResult(task.path, skipped="too deeply nested")
     digest = content_hash(data)
     if digest == task.known_hash:
         return FileResult(task.path, len(data), task.mtime_ns, digest)

@@ -85,3 +85,21 @@ def test_arbitrary_bytes_index_without_error(tmp_path, make_index, content):
     stats = index.build()
     assert stats.files + sum(stats.skipped.values()) >= 1
     assert index.store.integrity_ok()
+
+
+def test_brackets_nested_thousands_deep_stay_out_on_disk_and_in_buffers(tmp_path, make_index):
+    """Tree-sitter's queries are quadratic in depth and hold the GIL: such a file would freeze the server."""
+    from indexer.files import MAX_NESTING, too_deeply_nested
+
+    deep = "x = " + "(" * 30_000 + "1" + ")" * 30_000 + "\n"
+    nested_data = "TABLE = " + "[" * 40 + "1" + "]" * 40 + "\n" + "f(" * 300 + ")" * 300 + "\n"
+    assert too_deeply_nested(deep.encode())
+    assert not too_deeply_nested(nested_data.encode())
+    assert not too_deeply_nested((")" * 5_000 + "(" * MAX_NESTING).encode())  # closers first never count below 0
+    root = write_tree(tmp_path / "ws", {"deep.py": deep, "fine.py": nested_data, "open.py": "def f():\n    pass\n"})
+    index = make_index(root)
+    stats = index.build()
+    assert stats.skipped["too deeply nested"] == 1
+    assert index.store.file("deep.py") is None and index.store.file("fine.py") is not None
+    assert index.update("open.py", deep) is False  # the buffer stays out; the disk copy stays indexed
+    assert [d.definition.name for d in index.definitions("open.py")] == ["f"]
