@@ -27,6 +27,7 @@ from .engine_health import EngineHealth
 from .workspace import Workspace
 
 TEMPLATE_MARGIN = 64  # tokens for the FIM markers and file headers around the packed context
+WHOLE_REPO_MIN_BUDGET = 32_768  # context budgets from which `prepare` pays (whole files start to fit)
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,18 @@ class Completer:
                 # never runs packs side by side (each would slow the one the user is waiting for).
                 await asyncio.wait({packing})
                 raise
+
+    async def prepare(self) -> int:
+        """After indexing, do what a first large pack would do (token counts of every file, the map, the
+        lexical chunks, the reference graph) in the background, one pack's turn. Returns the repo's tokens.
+
+        Only windows that can take whole files need it: below WHOLE_REPO_MIN_BUDGET a pack counts little."""
+        budget, _ = self._budgets()
+        if budget < WHOLE_REPO_MIN_BUDGET:
+            return 0
+        packer = self.ws.packer(self.backend.info.tokenizer)
+        async with self._pack_lock:
+            return await asyncio.to_thread(packer.prepare)
 
     def _budgets(self) -> tuple[int, int]:
         """Context and cursor-window budgets from the backend's window, capped by the settings."""

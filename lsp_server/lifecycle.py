@@ -162,6 +162,22 @@ async def build_index(ls) -> None:
     ls.send_status()
 
 
+async def prepare_context(ls, completer) -> None:
+    """Once the index is built, let the completer count what large packs need, in the background."""
+    if ls.index_ready is None:
+        return
+    await ls.index_ready.wait()
+    if ls.index_status.get("state") != "ready":
+        return
+    try:
+        tokens = await completer.prepare()
+    except Exception as error:  # noqa: BLE001 - the first packs then count for themselves
+        ls.report(f"preparing the context packer failed: {error}", t.MessageType.Warning)
+        return
+    if tokens:
+        ls.report(f"context packer ready: {tokens:,} tokens in the workspace")
+
+
 async def _begin_progress(ls, token: str, title: str) -> bool:
     window = ls.client_capabilities.window
     if window is None or not window.work_done_progress:
@@ -194,6 +210,7 @@ async def start_engine(ls) -> None:
     if ls.ws is not None:
         ls.completer = completer = Completer(ls.ws, backend, ls.settings.completion)
         completer.health.listen(lambda health: _engine_health_changed(ls, completer, health))
+        ls.spawn(prepare_context(ls, completer))
     info = backend.info
     ls.engine_status = {"state": "ready", "backend": info.backend, "model": info.model, "notes": list(info.notes)}
     ls.report(f"model ready: {info.backend} {info.model}" + "".join(f" ({note})" for note in info.notes))

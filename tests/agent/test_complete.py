@@ -8,7 +8,7 @@ import asyncio
 import pytest
 import pytest_asyncio
 
-from agent import Workspace, WorkspaceSettings
+from agent import Cursor, PackRequest, Workspace, WorkspaceSettings
 from agent.complete import Completer, CompletionSettings, split_fim
 from agent.edits import Position, Range
 from agent.engines import EngineSettings, backend_from_settings
@@ -245,3 +245,26 @@ def test_local_backend_is_the_shipped_checkpoint_or_says_why_not():
     backend = backend_from_settings(EngineSettings(backend="local", device="cpu"))
     assert backend.info.backend == "local" and backend.info.model == "default"
     assert not any("random" in note for note in backend.info.notes)
+
+
+@pytest.mark.asyncio
+async def test_prepare_counts_the_workspace_only_for_windows_that_take_whole_files(workspace, stub):
+    def backend(window: int):
+        return backend_from_settings(
+            EngineSettings(backend="openai", url=stub.url, model="m", tokenizer="estimate", context_window=window)
+        )
+
+    small, large = backend(8192), backend(131_072)
+    try:
+        assert await Completer(workspace, small, CompletionSettings()).prepare() == 0
+        completer = Completer(workspace, large, CompletionSettings())
+        tokens = await completer.prepare()
+        counter = large.info.tokenizer
+        assert tokens >= counter.count(HELPERS) + counter.count(MAIN)
+        packer = workspace.packer(counter)
+        pack = packer.pack(PackRequest(Cursor("main.py", 1, 1, MAIN), 100_000))
+        whole = [item for item in pack.items if item.path == "shapes.py"]  # the cursor's own file is the window
+        assert whole and whole[0].start_line == 1 and whole[0].end_line >= HELPERS.count("\n")
+    finally:
+        await small.aclose()
+        await large.aclose()
