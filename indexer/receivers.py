@@ -56,7 +56,7 @@ def receiver_class(extractor: Extractor, source: bytes, line: int, receiver: str
         # the half-typed cursor line (`x = a.b(`) can break the function's syntax: infer from the
         # file with that line neutralised, since what the receiver is comes from lines above it
         source = _neutralise_line(source, row)
-        root = extractor.parse(source).root_node
+        root = _parse(extractor, source).root_node  # cached too: a keystroke asks about several receivers
         function = _innermost(root, row, _FUNCTIONS, source)
     if function is None:
         return None
