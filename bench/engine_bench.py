@@ -150,7 +150,8 @@ async def speed(backend: LocalBackend, text: str, size: int) -> dict:
 
 def typing_prompts(backend: LocalBackend, text: str) -> list[tuple[str, str]]:
     """(prefix, suffix) per keystroke: a line of engine/backends/local.py typed again after a stable context."""
-    stable = prompt_of(backend, text, STABLE_TOKENS)
+    # the stable context, leaving room in the model's window for the cursor file's lines and the suffix
+    stable = prompt_of(backend, text, min(STABLE_TOKENS, backend.info.context_window - 800))
     lines = (REPO / "engine" / "backends" / "local.py").read_text(encoding="utf-8").split("\n")
     row = next(i for i in range(len(lines) // 2, len(lines)) if len(lines[i].strip()) >= KEYSTROKES)
     before = "\n".join(lines[max(0, row - 30) : row]) + "\n"
