@@ -7,11 +7,12 @@ from .files import DEFAULT_MAX_FILE_SIZE, IgnoreRules, OutsideRoot, excluded_ent
 from .index import BuildStats, Index, IndexConfig, default_index_dir
 from .languages import all_languages, language_for_path
 from .model import Definition, Import, ImportedName
-from .store import ImportRow, Occurrence, StoredDefinition
+from .store import ImportRow, Occurrence, QueryInterrupted, StoredDefinition
 from .syntax import parse_source, syntax_error_count
 from .watch import Watcher
 
 __all__ = [
+    "QueryInterrupted",
     "DEFAULT_MAX_FILE_SIZE",
     "BuildStats",
     "Definition",

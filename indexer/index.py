@@ -508,14 +508,16 @@ class Index:
         return len(stale)
 
     def search_code(
-        self, text: str, limit: int = 50, exclude_path: str | None = None
+        self, text: str, limit: int = 50, exclude_path: str | None = None, should_stop=None
     ) -> list[tuple[str, int, int, float]]:
-        """Chunks lexically similar to ``text`` by BM25: (path, start_line, end_line, score), best first."""
+        """Chunks lexically similar to ``text`` by BM25: (path, start_line, end_line, score), best first.
+
+        Raises QueryInterrupted when ``should_stop`` (polled while SQLite works) says so."""
         terms = list(dict.fromkeys(search_terms(text).split()))[:MAX_QUERY_TERMS]
         if not terms:
             return []
         query = " OR ".join(f'"{term}"' for term in terms)
-        return self.store.search_chunks(query, limit, exclude_path)
+        return self.store.search_chunks(query, limit, exclude_path, should_stop)
 
     def all_members(self, definition: StoredDefinition) -> list[StoredDefinition]:
         """Everything defined directly in a class (then in its bases, nearest first) or a module."""

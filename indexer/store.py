@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +24,12 @@ BUSY_TIMEOUT_MS = 60_000  # how long a writer waits for another connection's wri
 FLAG_DECODE_REPLACED = 1  # undecodable bytes were replaced while reading
 FLAG_OVERLAY = 2  # the row reflects an editor buffer, not the disk
 FLAG_PARSE_ERRORS = 4  # tree-sitter reported syntax errors
+PROGRESS_STEPS = 20_000  # SQLite virtual-machine steps between polls of a search's should_stop (well under 1 ms)
+
+
+class QueryInterrupted(Exception):
+    """A search abandoned because its caller's time ran out."""
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -628,11 +634,23 @@ class Store:
         self._db.execute("INSERT INTO chunk_files VALUES (?, ?)", (file_id, content_hash))
 
     def search_chunks(
-        self, query: str, limit: int, exclude_path: str | None = None
+        self, query: str, limit: int, exclude_path: str | None = None, should_stop: Callable[[], bool] | None = None
     ) -> list[tuple[str, int, int, float]]:
         """(path, start_line, end_line, bm25) of the chunks best matching an FTS5 query, best first
-        (FTS5's bm25() is lower for better matches; it is returned negated, higher is better)."""
+        (FTS5's bm25() is lower for better matches; it is returned negated, higher is better).
+
+        ``should_stop`` is polled while SQLite works (a BM25 over every chunk holding a common term takes
+        hundreds of milliseconds); when it says stop, the query is abandoned with QueryInterrupted."""
+        stopped = False
+
+        def poll() -> int:
+            nonlocal stopped
+            stopped = bool(should_stop and should_stop())
+            return int(stopped)
+
         with self._lock:
+            if should_stop is not None:
+                self._db.set_progress_handler(poll, PROGRESS_STEPS)
             try:
                 rows = self._db.execute(
                     "SELECT f.path, s.start_line, s.end_line, bm25(chunks) AS score FROM chunks"
@@ -640,8 +658,13 @@ class Store:
                     " WHERE chunks MATCH ? AND f.path IS NOT ? ORDER BY score LIMIT ?",
                     (query, exclude_path, limit),
                 ).fetchall()
-            except sqlite3.OperationalError:  # a query FTS5 cannot parse finds nothing
+            except sqlite3.OperationalError as error:  # a query FTS5 cannot parse finds nothing
+                if stopped:
+                    raise QueryInterrupted(f"search abandoned: {error}") from None
                 return []
+            finally:
+                if should_stop is not None:
+                    self._db.set_progress_handler(None, 0)
         return [(path, start, end, -score) for path, start, end, score in rows]
 
     # -- statistics ------------------------------------------------------------------------

@@ -207,3 +207,23 @@ def test_a_local_definition_moved_by_typing_is_packed_where_it_now_is(workspace,
         assert fetch and fetch[0].path == "app/service.py"
         assert fetch[0].text.startswith("def fetch(path: str) -> dict:")
         assert text.split("\n")[fetch[0].start_line - 1].startswith("def fetch(path")
+
+
+def test_a_lexical_search_out_of_time_is_abandoned_and_the_files_last_hits_stand_in(workspace, tokenizer, monkeypatch):
+    import indexer.store
+    from indexer import QueryInterrupted
+
+    packer = ContextPacker(workspace.index, tokenizer)
+    lexical = packer.sources["lexical"]
+    cursor = _type(workspace, "app/service.py", "wait = backoff(attempt)", "wait = backoff(attempt)")
+    found = lexical(PackRequest(cursor, 300), Deadline.never())
+    assert found
+
+    monkeypatch.setattr(indexer.store, "PROGRESS_STEPS", 1)  # poll at every SQLite step: the fixture is small
+    with pytest.raises(QueryInterrupted):
+        workspace.index.search_code("backoff attempt wait", 10, should_stop=lambda: True)
+    assert workspace.index.search_code("backoff attempt wait", 10, should_stop=lambda: False)  # polled, not stopped
+
+    moved = _type(workspace, "app/service.py", "wait = backoff(attempt)", "delay = backoff(retries)")
+    assert lexical(PackRequest(moved, 300), Deadline(0)) == found  # a new query, no time: the last hits
+    assert lexical(PackRequest(moved, 300), Deadline.never()) != []  # with time, the new query runs

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 
-from indexer import Index
+from indexer import Index, QueryInterrupted
 
 from ..background import BackgroundJobs
 from ..deadline import Deadline
@@ -38,6 +38,7 @@ class LexicalSource:
         self.index = index
         self.jobs = jobs
         self._results: OrderedDict[tuple, list[Candidate]] = OrderedDict()
+        self._latest: dict[str, list[Candidate]] = {}  # per cursor file: the last hits found in time
         # (generation, path): at that index generation every chunk was current but that path's
         self._current_at: tuple[int, str | None] | None = None
 
@@ -49,12 +50,19 @@ class LexicalSource:
         if key in self._results:
             self._results.move_to_end(key)
             return self._results[key]
-        hits = self.index.search_code(query, RESULTS * 2, exclude_path=cursor.path)
+        try:
+            hits = self.index.search_code(
+                query, RESULTS * 2, exclude_path=cursor.path, should_stop=deadline.expired if deadline.limited else None
+            )
+        except QueryInterrupted:
+            # out of time: the hits of this file's last query (a keystroke ago, nearly the same words) stand in
+            return self._latest.get(cursor.path, [])
         hits = [hit for hit in hits if not is_generated(hit[0])][:RESULTS]  # built copies repeat the sources
         found = [
             Candidate(path, start, end, f"similar code (BM25 {score:.1f})", self.name)
             for path, start, end, score in hits
         ]
+        self._latest[cursor.path] = found
         if not stale:
             self._results[key] = found
             while len(self._results) > KEPT_RESULTS:
