@@ -384,13 +384,18 @@ class MLA(nn.Module):
         w_k, w_v = wkv_b.split([self.cfg.qk_nope_head_dim, self.cfg.v_head_dim], dim=1)
         return w_k, w_v
 
-    def _attend_expanded(self, q_nope: Tensor, q_pe: Tensor, kv: Tensor, k_pe: Tensor, bias: Tensor):
-        """Prefill: up-project the latents to per-head keys and values, then plain attention."""
+    def _expanded_qkv(self, q_nope: Tensor, q_pe: Tensor, kv: Tensor, k_pe: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Per-head queries, keys and values [B, *, H, D] from the latents (keys share the one RoPE part)."""
         bsz, n_keys, _ = kv.shape
         kv = self.wkv_b(kv).view(bsz, n_keys, self.n_heads, -1)
         k_nope, v = kv.split([self.cfg.qk_nope_head_dim, self.cfg.v_head_dim], dim=-1)
         q = torch.cat([q_nope, q_pe], dim=-1)
         k = torch.cat([k_nope, k_pe.unsqueeze(2).expand(-1, -1, self.n_heads, -1)], dim=-1)
+        return q, k, v
+
+    def _attend_expanded(self, q_nope: Tensor, q_pe: Tensor, kv: Tensor, k_pe: Tensor, bias: Tensor):
+        """Prefill: up-project the latents to per-head keys and values, then plain attention."""
+        q, k, v = self._expanded_qkv(q_nope, q_pe, kv, k_pe)
         scores = torch.einsum("bshd,bthd->bsht", q.float(), k.float()) * self.softmax_scale
         probs = (scores + bias.unsqueeze(2)).softmax(dim=-1)
         return torch.einsum("bsht,bthd->bshd", probs.type_as(v), v), probs
@@ -400,11 +405,7 @@ class MLA(nn.Module):
     ):
         """Dense prefill through torch SDPA (flash / memory-efficient kernels): the same attention as
         `_attend_expanded` without materialising the [B, S, H, T] scores, for when nobody needs the probabilities."""
-        bsz, n_keys, _ = kv.shape
-        kv = self.wkv_b(kv).view(bsz, n_keys, self.n_heads, -1)
-        k_nope, v = kv.split([self.cfg.qk_nope_head_dim, self.cfg.v_head_dim], dim=-1)
-        q = torch.cat([q_nope, q_pe], dim=-1)
-        k = torch.cat([k_nope, k_pe.unsqueeze(2).expand(-1, -1, self.n_heads, -1)], dim=-1)
+        q, k, v = self._expanded_qkv(q_nope, q_pe, kv, k_pe)
         q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2).to(q.dtype)
         causal = mask is None and start_pos == 0 and q.size(2) > 1
         if mask is None and not causal:

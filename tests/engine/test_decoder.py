@@ -88,28 +88,27 @@ def test_future_tokens_do_not_change_earlier_logits(config):
     assert not torch.allclose(after[:, 25:], before[:, 25:], atol=1e-3)
 
 
-@torch.no_grad()
-def test_incremental_decoding_matches_full_forward(config):
+def assert_chunks_match_full_forward(config: ModelConfig, bounds: list[int]) -> None:
+    """Running the sequence through the caches in chunks [bounds[i], bounds[i + 1]) gives the full forward's logits."""
     model = build(config)
     ids = tokens(config)
     full = model(ids)
     model.setup_cache(max_batch_size=2, max_seq_len=64)
-    pieces = [model(ids[:, :11])]  # a prefill chunk, then single tokens, then a 3-token chunk
-    pieces += [model(ids[:, t : t + 1], t) for t in range(11, 30)]
-    pieces += [model(ids[:, t : t + 3], t) for t in range(30, SEQ_LEN, 3)]
+    pieces = [model(ids[:, start:end], start) for start, end in zip(bounds, bounds[1:], strict=False)]
     torch.testing.assert_close(torch.cat(pieces, dim=1), full, rtol=FP32_TOL, atol=FP32_TOL)
+
+
+@torch.no_grad()
+def test_incremental_decoding_matches_full_forward(config):
+    # a prefill chunk, then single tokens, then 3-token chunks
+    assert_chunks_match_full_forward(config, [0, *range(11, 30), *range(30, SEQ_LEN, 3), SEQ_LEN])
 
 
 @torch.no_grad()
 def test_a_dense_prefill_chunk_leaves_the_indexer_keys_for_later_sparse_chunks(config):
     """A first chunk no longer than index_topk runs dense; the sparse chunks after it must still score its keys."""
-    model = build(config)
-    ids = tokens(config)
-    full = model(ids)
-    model.setup_cache(max_batch_size=2, max_seq_len=64)
     first = config.dsa.index_topk if config.attention == "dsa" else 8
-    pieces = [model(ids[:, :first]), model(ids[:, first : first + 1], first), model(ids[:, first + 1 :], first + 1)]
-    torch.testing.assert_close(torch.cat(pieces, dim=1), full, rtol=FP32_TOL, atol=FP32_TOL)
+    assert_chunks_match_full_forward(config, [0, first, first + 1, SEQ_LEN])
 
 
 @torch.no_grad()
