@@ -219,19 +219,8 @@ def symbols_at(ws: Workspace, path: str, position: Position, buffer_text: str) -
 
 
 def split_fim(prompt: str, template: ModelTemplate) -> tuple[str, str]:
-    """A rendered FIM prompt back into (prefix, suffix): the backend wraps them in its own markers.
-
-    Packed code has the model's special tokens broken up (agent/context/render.py), so the markers
-    found here are the template's own.
-    """
-    if not template.has_fim:
-        return prompt, ""
-    core = prompt.removesuffix(template.fim_middle or "")
-    if template.spm:
-        suffix, _, prefix = core.removeprefix(template.fim_suffix or "").partition(template.fim_prefix or "")
-    else:
-        prefix, _, suffix = core.removeprefix(template.fim_prefix or "").partition(template.fim_suffix or "")
-    return prefix, suffix
+    """A rendered FIM prompt back into (prefix, suffix): the backend wraps them in its own markers."""
+    return template.unfim(prompt)
 
 
 def _locate(path: str, position: Position, text: str) -> _Cursor:

@@ -18,6 +18,7 @@ class ModelTemplate:
     fim_suffix: str | None
     fim_middle: str | None
     spm: bool = False  # suffix before prefix (Codestral)
+    suffix_after_context: bool = False  # suffix between the repo context and the cursor file's prefix (ours)
     repo_name: str | None = None
     file_sep: str | None = None
     stop: tuple[str, ...] = ()
@@ -30,9 +31,42 @@ class ModelTemplate:
         """The infilling prompt; the model writes the middle after it."""
         if not self.has_fim:
             raise ValueError(f"model template {self.name!r} has no fill-in-the-middle format")
+        if self.suffix_after_context:
+            context, file_prefix = self.split_context(prefix)
+            return f"{context}{self.fim_suffix}{suffix}{self.fim_prefix}{file_prefix}{self.fim_middle}"
         if self.spm:
             return f"{self.fim_suffix}{suffix}{self.fim_prefix}{prefix}{self.fim_middle}"
         return f"{self.fim_prefix}{prefix}{self.fim_suffix}{suffix}{self.fim_middle}"
+
+    def unfim(self, prompt: str) -> tuple[str, str]:
+        """`fim`'s inverse: a rendered prompt back into (prefix, suffix).
+
+        Packed code has the special tokens broken up (agent/context/render.py), so the markers found are ours.
+        """
+        if not self.has_fim:
+            return prompt, ""
+        core = prompt.removesuffix(self.fim_middle or "")
+        if self.suffix_after_context:
+            context, _, rest = core.partition(self.fim_suffix or "")
+            suffix, _, file_prefix = rest.partition(self.fim_prefix or "")
+            return context + file_prefix, suffix
+        if self.spm:
+            suffix, _, prefix = core.removeprefix(self.fim_suffix or "").partition(self.fim_prefix or "")
+            return prefix, suffix
+        prefix, _, suffix = core.removeprefix(self.fim_prefix or "").partition(self.fim_suffix or "")
+        return prefix, suffix
+
+    def split_context(self, prefix: str) -> tuple[str, str]:
+        """(repo context up to and including the cursor file's header line, the file's own prefix).
+
+        The cursor's file is the last `file_sep` block; a prefix without one is all file.
+        """
+        header = prefix.rfind(self.file_sep) if self.file_sep else -1
+        if header < 0:
+            return "", prefix
+        line_end = prefix.find("\n", header)
+        cut = len(prefix) if line_end < 0 else line_end + 1
+        return prefix[:cut], prefix[cut:]
 
     @property
     def special_tokens(self) -> tuple[str, ...]:
@@ -81,7 +115,10 @@ CODESTRAL = ModelTemplate(
     spm=True,
     stop=("</s>",),
 )
-# The embedded model (engine/model) is trained on the Qwen-style markers.
+# The embedded model (engine/model) is trained on the Qwen-style markers, with the suffix placed after the repo
+# context and before the cursor file's prefix: the middle then continues the prefix directly (what a small model
+# learns far more easily than PSM's jump back over the suffix), and what precedes the cursor's file -- and, while
+# the user types forward, the suffix too -- stays a stable prompt prefix for the prefix cache.
 WHOLEREPO = ModelTemplate(
     name="wholerepo",
     fim_prefix=QWEN_CODER.fim_prefix,
@@ -89,6 +126,7 @@ WHOLEREPO = ModelTemplate(
     fim_middle=QWEN_CODER.fim_middle,
     repo_name=QWEN_CODER.repo_name,
     file_sep=QWEN_CODER.file_sep,
+    suffix_after_context=True,
     stop=("<|endoftext|>", "<|file_sep|>", "<|repo_name|>"),
 )
 CHAT_ONLY = ModelTemplate(name="chat", fim_prefix=None, fim_suffix=None, fim_middle=None)

@@ -170,6 +170,13 @@ class PreparedData:
         return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
+def document_starts(tokens: np.ndarray, eot_id: int, marker_id: int) -> np.ndarray:
+    """Offsets where the documents holding `marker_id` begin (the token after the previous <|endoftext|>)."""
+    starts = np.concatenate([[0], np.flatnonzero(tokens == eot_id) + 1])
+    marked = np.flatnonzero(tokens == marker_id)
+    return np.unique(starts[np.searchsorted(starts, marked, side="right") - 1])
+
+
 class BatchSampler:
     """Random windows of seq_len + 1 tokens (input and shifted target), from a seeded generator: the same seed
     gives the same batches on every run, so ablation arms and reruns see identical data.

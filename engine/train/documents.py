@@ -2,16 +2,18 @@
 
 - repo-level: ``<|repo_name|>pkg\\n<|file_sep|>path\\ncode\\n<|file_sep|>path2\\ncode2\\n...<|endoftext|>``, several
   files of one directory per document, so the model learns to read and copy from earlier files;
-- fill-in-the-middle (prefix-suffix-middle), the last file of the document holding the hole, the earlier files
-  inside the prefix as the agent packs them: ``<|fim_prefix|>`` + context + ``<|file_sep|>path\\n`` + prefix +
-  ``<|fim_suffix|>`` + suffix + ``<|fim_middle|>`` + middle + ``<|endoftext|>``.
+- fill-in-the-middle, one file of the group holding the hole, the files before it as the agent packs them, in
+  WHOLEREPO's order (engine/templates.py): context + ``<|file_sep|>path\\n`` + ``<|fim_suffix|>`` + suffix +
+  ``<|fim_prefix|>`` + prefix + ``<|fim_middle|>`` + middle + ``<|endoftext|>``: the middle continues the prefix.
 
-Every group gives a repo-level document; with probability `FimSettings.rate` it also gives a FIM sample, sized to
-fit one training window (the prefix's last PREFIX_CHARS, the suffix's first SUFFIX_CHARS, a middle of at most
-MIDDLE_CHARS): a hole is only learnable when the window holds the text around it, and the sampler starts a share
-of its windows exactly at a sample (engine.train.data.BatchSampler). Half of the holes are random character spans
-(StarCoder's FIM); the other half start after a line's indentation and end at a line end, the shape of an editor's
-single-line completion (the model learns to stop there).
+Every group gives a repo-level document and `FimSettings.rate` FIM samples (on average), each sized to fit one
+training window (the repo and file headers, the prefix's last characters and the earlier files that fit in
+PREFIX_CHARS, the suffix's first SUFFIX_CHARS, a middle of at most MIDDLE_CHARS): a hole is only learnable when
+the window holds the text around it, and the sampler starts a share of its windows exactly at a sample
+(engine.train.data.BatchSampler). A share `line_rate` of the holes are editor
+completions: from after a line's indentation -- or, half of the time, from inside the line, as if the user had
+typed its start -- to the end of that line or up to two more (the model learns to stop at a line end); the rest
+are random character spans (StarCoder's FIM).
 Special-token text inside code is broken up as the agent does, so code can never fake structure.
 """
 
@@ -34,8 +36,8 @@ MIDDLE_CHARS = 800
 
 @dataclass(frozen=True)
 class FimSettings:
-    rate: float = 1.0  # FIM samples per group (a probability), besides the group's repo-level document
-    line_rate: float = 0.5  # share of holes that are whole-line spans (the rest: random character spans)
+    rate: float = 2.0  # FIM samples per group on average, besides the group's repo-level document
+    line_rate: float = 0.6  # share of holes that end at a line end (the rest: random character spans)
 
 
 def neutralise(text: str) -> str:
@@ -72,19 +74,33 @@ def render_documents(group: list[SourceFile], rng: random.Random, fim: FimSettin
     """The training documents of one directory group (see the module docstring)."""
     head = f"{WHOLEREPO.repo_name}{group[0].package}\n"
     documents = [head + "".join(file_block(source) for source in group) + EOT]
-    if rng.random() < fim.rate:
-        documents.append(fim_sample(group, head, rng, fim))
+    samples = int(fim.rate) + (rng.random() < fim.rate % 1)
+    documents.extend(fim_sample(group, rng.randrange(len(group)), head, rng, fim) for _ in range(samples))
     return documents
 
 
-def fim_sample(group: list[SourceFile], head: str, rng: random.Random, fim: FimSettings) -> str:
-    """A hole in the group's last file, the earlier files as packed context, cut to fit one training window."""
-    *context, last = group
-    text = neutralise(last.text)
+def fim_sample(group: list[SourceFile], index: int, head: str, rng: random.Random, fim: FimSettings) -> str:
+    """A hole in the group's file `index`, the files before it as packed context, cut to fit one training window."""
+    source = group[index]
+    text = neutralise(source.text)
     split = line_hole(text, rng) if rng.random() < fim.line_rate else None
     prefix, middle, suffix = split or random_hole(text, rng)
-    before = head + "".join(file_block(source) for source in context) + f"{WHOLEREPO.file_sep}{last.path}\n" + prefix
-    return WHOLEREPO.fim(_tail(before, PREFIX_CHARS), _head(suffix, SUFFIX_CHARS)) + middle + EOT
+    header = f"{WHOLEREPO.file_sep}{source.path}\n"
+    room = PREFIX_CHARS - len(head) - len(header)
+    prefix = _tail(prefix, room)
+    context = _last_blocks([file_block(earlier) for earlier in group[:index]], room - len(prefix))
+    return WHOLEREPO.fim(head + context + header + prefix, _head(suffix, SUFFIX_CHARS)) + middle + EOT
+
+
+def _last_blocks(blocks: list[str], limit: int) -> str:
+    """The last whole blocks that fit in `limit` characters (the packer also packs whole items, nearest last)."""
+    kept: list[str] = []
+    for block in reversed(blocks):
+        if len(block) > limit:
+            break
+        kept.append(block)
+        limit -= len(block)
+    return "".join(reversed(kept))
 
 
 def _tail(text: str, limit: int) -> str:
@@ -113,7 +129,8 @@ def random_hole(text: str, rng: random.Random) -> tuple[str, str, str]:
 
 
 def line_hole(text: str, rng: random.Random) -> tuple[str, str, str] | None:
-    """A hole from after one line's indentation to the end of that line or up to two more; None if no code line."""
+    """A hole from after one line's indentation (or, half of the time, from a point inside the line's code) to the
+    end of that line or up to two more; None if no code line."""
     lines = text.split("\n")
     starts = [0]
     for line in lines[:-1]:
@@ -125,6 +142,8 @@ def line_hole(text: str, rng: random.Random) -> tuple[str, str, str] | None:
     last = min(len(lines) - 1, first + rng.randrange(MAX_HOLE_LINES))
     while not lines[last].strip():  # end on a code line, so the hole never swallows a blank line's newline
         last -= 1
-    begin = starts[first] + len(lines[first]) - len(lines[first].lstrip())
+    indent = len(lines[first]) - len(lines[first].lstrip())
+    typed = rng.randrange(len(lines[first]) - indent) if rng.random() < 0.5 else 0
+    begin = starts[first] + indent + typed
     end = starts[last] + len(lines[last])
     return text[:begin], text[begin:end], text[end:]

@@ -109,8 +109,9 @@ def line_cases(
     suffix_tokens: int = 256,
     seed: int = 0,
 ) -> list[Case]:
-    """Held-out single-line completions in the FIM format: the cursor after a line's indentation, the rest of the
-    line as the target, followed by <|endoftext|> (the model must also know where the line ends)."""
+    """Held-out single-line completions in the FIM format the local backend renders (WHOLEREPO.fim): the cursor
+    after a line's indentation, the rest of the line as the target, followed by <|endoftext|> (the model must also
+    know where the line ends)."""
     rng = random.Random(seed)
     special = {name: tokenizer.token_to_id(name) for name in (EOT, *WHOLEREPO.special_tokens)}
     order = list(files)
@@ -128,13 +129,17 @@ def line_cases(
             head = f"{WHOLEREPO.repo_name}{source.package}\n{WHOLEREPO.file_sep}{source.path}\n" if cut == 0 else ""
             prefix = tokenizer.encode(head + text[cut:begin], add_special_tokens=False).ids[-prefix_tokens:]
             suffix = tokenizer.encode(text[end:], add_special_tokens=False).ids[:suffix_tokens]
-            prompt = [special[WHOLEREPO.fim_prefix], *prefix, special[WHOLEREPO.fim_suffix], *suffix]
-            prompt.append(special[WHOLEREPO.fim_middle])
+            rendered = WHOLEREPO.fim(_decode(tokenizer, prefix), _decode(tokenizer, suffix))
+            prompt = tokenizer.encode(rendered, add_special_tokens=False).ids
             target = tokenizer.encode(text[begin:end], add_special_tokens=False).ids + [special[EOT]]
             cases.append(Case(prompt, target, tag=source.path))
             if len(cases) >= n_cases:
                 return cases
     return cases
+
+
+def _decode(tokenizer: Tokenizer, ids: list[int]) -> str:
+    return tokenizer.decode(ids, skip_special_tokens=False)
 
 
 def _completable(line: str) -> bool:

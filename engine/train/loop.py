@@ -46,6 +46,7 @@ class TrainSettings:
     steps: int | None = None  # fixed step count (the schedule follows it); None: the schedule follows the clock
     sparse_start: float = 0.7  # progress where sparse DSA training starts
     indexer_warmup: float = 0.05  # progress share before sparse_start where only the indexer learns
+    indexer_warmup_min_steps: int = 100  # ... and on the clock at least this many steps
     kl_weight: float = 1.0
     compile: bool = False  # per-block torch.compile: ~87 s per phase variant on the H200, more than it saves in 10 min
     compile_mhc: bool = True  # on a GPU, fuse mHC's stream mixing (engine.model.mhc.compiled_mixing): 1.4x per step
@@ -143,6 +144,10 @@ class Trainer:
     def set_phase(self, progress: float, step: int) -> None:
         s = self.settings
         phase = phase_at(progress, s.sparse_start, s.indexer_warmup, self.sparse)
+        if phase == "sparse" and self.phase == "indexer" and s.steps is None:
+            # on the clock, the warm-up's share can go to recompiling at the phase switch: steps are what count
+            if step - self.log.phases[-1][0] < s.indexer_warmup_min_steps:
+                phase = "indexer"
         if phase != self.phase:
             set_phase(self.model, self.wrappers, phase)
             self.phase = phase

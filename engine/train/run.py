@@ -15,12 +15,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..runtime.checkpoint import WEIGHTS_FILE, load_checkpoint, save_checkpoint
 from ..templates import WHOLEREPO
-from .data import BatchSampler, PreparedData
+from .data import BatchSampler, PreparedData, document_starts
 from .evaluate import Case, heldout_loss, line_cases, retrieval_cases, score_cases, use_reference_attention
 from .loop import RunStats, Trainer, TrainSettings, resolve_device, train_lockstep
 from .tokenizer import EOT
@@ -64,7 +63,8 @@ def run_training(
     trainers = [Trainer(arm, arm_settings(settings, arm), data.tokenizer, device) for arm in arms]
     for trainer in trainers:
         log(f"{trainer.name}: {trainer.model.num_params() / 1e6:.2f} M parameters, compiled={trainer.compiled}")
-    fim_starts = np.flatnonzero(data.train == data.tokenizer.token_to_id(WHOLEREPO.fim_prefix))
+    tokenizer = data.tokenizer
+    fim_starts = document_starts(data.train, tokenizer.token_to_id(EOT), tokenizer.token_to_id(WHOLEREPO.fim_middle))
     sampler = BatchSampler(data.train, settings.seq_len, settings.batch_size, settings.seed, anchors=fim_starts)
     stats = train_lockstep(trainers, sampler, settings, log)
     log(f"trained {stats.steps} steps, {stats.tokens / 1e6:.1f} M tokens in {stats.seconds:.0f} s ({stats.stopped_by})")

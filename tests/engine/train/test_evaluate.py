@@ -20,12 +20,14 @@ def test_line_cases_are_fim_prompts_with_the_rest_of_a_line_as_target(tokenizer)
     eot = tokenizer.token_to_id("<|endoftext|>")
     assert len(cases) == 6
     for case in cases:
-        assert case.prompt[0] == tokenizer.token_to_id(WHOLEREPO.fim_prefix)
-        assert case.prompt[-1] == tokenizer.token_to_id(WHOLEREPO.fim_middle)
+        prompt = tokenizer.decode(case.prompt, skip_special_tokens=False)
         assert case.target[-1] == eot
         line = tokenizer.decode(case.target[:-1], skip_special_tokens=False)
         assert "\n" not in line and line == line.strip() and len(line) >= 6
-        assert any(line in f.text for f in FILES)
+        prefix, suffix = WHOLEREPO.unfim(prompt)  # the local backend's rendering of (prefix, suffix)
+        assert WHOLEREPO.fim(prefix, suffix) == prompt
+        assert any(prefix.rpartition(WHOLEREPO.file_sep)[2].partition("\n")[2][-20:] + line + suffix[:20] in f.text
+                   for f in FILES)
 
 
 def test_retrieval_target_is_the_far_back_name(tokenizer):
