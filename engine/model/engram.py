@@ -12,7 +12,8 @@ SiLU): out = out + conv(out). The DeepSeek-V4.1 variant (``EngramConfig.v41``) h
 projection biases, and a configured RMSNorm eps. The block adds the output to the hidden state before attention.
 
 Hash ids depend only on token ids, so they are known before the forward pass starts; that is what lets the
-tables live in host memory (`EngramPrefetcher` fetches the rows while earlier layers run).
+tables live in host memory (on a GPU with Triton the kernel reads the rows from the pinned table in place; else
+`EngramPrefetcher` fetches them while earlier layers run).
 """
 
 from __future__ import annotations
@@ -112,12 +113,34 @@ class MultiHeadEmbedding(nn.Module):
         self.register_buffer("offsets", torch.tensor(offsets, dtype=torch.int64))
         self.weight = nn.Parameter(torch.randn(sum(head_sizes), head_dim))
         self.on_host = False
+        # With the table on the host and the ids on a GPU: None lets the GPU read the rows from the pinned table
+        # (engine.kernels.engram_gather: no host work, only the rows cross the bus) when Triton is there and no
+        # gradient is recorded; False gathers on the CPU and copies the rows over.
+        self.use_kernels: bool | None = None
 
     def forward(self, hash_ids: torch.Tensor) -> torch.Tensor:
         """Rows [..., heads, head_dim] for per-head hash ids [..., heads], on the ids' device."""
         if self.on_host and hash_ids.device.type != "cpu":
+            if self._kernels_apply(hash_ids):
+                from engine import kernels
+
+                return kernels.engram_gather(self.weight.detach(), self._offsets_on(hash_ids.device), hash_ids)
             return self.gather_on_host(hash_ids).to(hash_ids.device)
         return F.embedding(hash_ids + self.offsets.to(hash_ids.device), self.weight)
+
+    def _offsets_on(self, device: torch.device) -> torch.Tensor:
+        """The head offsets on `device`, copied once (a host table keeps its own on the CPU)."""
+        cached = getattr(self, "_device_offsets", None)
+        if cached is None or cached.device != device:
+            cached = self._device_offsets = self.offsets.to(device)
+        return cached
+
+    def _kernels_apply(self, hash_ids: torch.Tensor) -> bool:
+        if self.use_kernels is not None:
+            return self.use_kernels
+        from engine import kernels
+
+        return hash_ids.is_cuda and not torch.is_grad_enabled() and kernels.available()
 
     def gather_on_host(self, hash_ids: torch.Tensor, pinned: bool = False) -> torch.Tensor:
         """Rows gathered on the CPU, into pinned memory when asked (the source of an async copy)."""

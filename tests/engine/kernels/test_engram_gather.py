@@ -52,3 +52,18 @@ def test_unpinned_host_table_is_a_clear_error(gen):
     table, ids = table_and_ids(gen)
     with pytest.raises(ValueError, match="pinned"):
         engram_gather(table.weight.detach(), table.offsets.cuda(), ids.cuda())
+
+
+def test_a_host_table_on_a_gpu_is_read_through_the_kernel_by_default(gen):
+    pytest.importorskip("triton")
+    if not torch.cuda.is_available():
+        pytest.skip("zero-copy host reads need a CUDA GPU")
+    table, ids = table_and_ids(gen, torch.bfloat16)
+    with torch.no_grad():
+        want = table(ids)
+        table.to_host()
+        assert table._kernels_apply(ids.cuda())
+        by_kernel = table(ids.cuda())
+        table.use_kernels = False  # the CPU gather and a copy: the same rows
+        by_cpu = table(ids.cuda())
+    assert by_kernel.is_cuda and torch.equal(by_kernel.cpu(), want) and torch.equal(by_cpu.cpu(), want)
