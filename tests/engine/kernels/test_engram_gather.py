@@ -28,18 +28,25 @@ def test_matches_embedding_lookup(device, gen):
     assert torch.equal(got.cpu(), want)
 
 
-def test_reads_a_pinned_host_table_from_the_gpu(gen):
+@pytest.fixture
+def host_table(gen):
+    """A bf16 table moved to pinned host memory, its ids, and the rows a plain lookup gave before the move."""
     pytest.importorskip("triton")
     if not torch.cuda.is_available():
         pytest.skip("zero-copy host reads need a CUDA GPU")
-    from engine.kernels import engram_gather
-
     table, ids = table_and_ids(gen, torch.bfloat16)
     with torch.no_grad():
         want = table(ids)
-        table.to_host()
-        assert table.weight.is_pinned()
-        got = engram_gather(table.weight, table.offsets.cuda(), ids.cuda())
+    table.to_host()
+    assert table.weight.is_pinned()
+    return table, ids, want
+
+
+def test_reads_a_pinned_host_table_from_the_gpu(host_table):
+    from engine.kernels import engram_gather
+
+    table, ids, want = host_table
+    got = engram_gather(table.weight.detach(), table.offsets.cuda(), ids.cuda())
     assert got.is_cuda and torch.equal(got.cpu(), want)
 
 
@@ -54,14 +61,9 @@ def test_unpinned_host_table_is_a_clear_error(gen):
         engram_gather(table.weight.detach(), table.offsets.cuda(), ids.cuda())
 
 
-def test_a_host_table_on_a_gpu_is_read_through_the_kernel_by_default(gen):
-    pytest.importorskip("triton")
-    if not torch.cuda.is_available():
-        pytest.skip("zero-copy host reads need a CUDA GPU")
-    table, ids = table_and_ids(gen, torch.bfloat16)
+def test_a_host_table_on_a_gpu_is_read_through_the_kernel_by_default(host_table):
+    table, ids, want = host_table
     with torch.no_grad():
-        want = table(ids)
-        table.to_host()
         assert table._kernels_apply(ids.cuda())
         by_kernel = table(ids.cuda())
         table.use_kernels = False  # the CPU gather and a copy: the same rows
