@@ -102,10 +102,17 @@ class WholerepoServer(LanguageServer):
         """Wait until the workspace is open and the document's latest text is indexed.
 
         Editors ask about open files at once, before `initialized` has opened the workspace and before
-        the didOpen overlay has landed; False when there is still no workspace after the wait."""
+        the didOpen overlay has landed; False when there is still no workspace after the wait, and for
+        documents outside it (untitled buffers, files from elsewhere): editors hover over those too, so
+        they get an empty answer and a log line, never an error pop-up."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.workspace_opened.wait(), WORKSPACE_OPEN_WAIT_S)
         if self.ws is None:
+            return False
+        try:
+            self.rel(uri)
+        except ValueError as error:
+            self.report(f"{uri[:200]} is not in the workspace: {error}", t.MessageType.Log)
             return False
         await self.settled(uri)
         return True

@@ -207,12 +207,16 @@ async def test_show_context_before_any_completion_is_null(session):
     assert await session.client.workspace_execute_command_async(t.ExecuteCommandParams("wholerepo.showContext")) is None
 
 
-async def test_failures_become_messages_not_crashes(session):
-    hover = await session.client.text_document_hover_async(
-        t.HoverParams(t.TextDocumentIdentifier("file:///elsewhere/x.py"), t.Position(0, 0))
-    )
-    assert hover is None
-    assert any("hover failed" in m.message and "outside the workspace" in m.message for m in session.client.messages)
+async def test_documents_outside_the_workspace_get_empty_answers_and_no_pop_up(session):
+    shown, logged = len(session.client.messages), len(session.client.log_messages)
+    for uri in ("file:///elsewhere/x.py", "untitled:Untitled-1"):
+        document = t.TextDocumentIdentifier(uri)
+        assert await session.client.text_document_hover_async(t.HoverParams(document, t.Position(0, 0))) is None
+        assert not await session.client.text_document_code_lens_async(t.CodeLensParams(document))
+        definition = await session.client.text_document_definition_async(t.DefinitionParams(document, t.Position(0, 0)))
+        assert not definition
+    assert session.client.messages[shown:] == []
+    assert any("untitled:Untitled-1 is not in the workspace" in m.message for m in session.client.log_messages[logged:])
     status = await session.client.workspace_execute_command_async(t.ExecuteCommandParams("wholerepo.status"))
     assert status["index"]["state"] == "ready"  # still serving
 
