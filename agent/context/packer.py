@@ -48,7 +48,7 @@ class ContextPacker:
         self.retention = Retention()
         definitions = DefinitionSource(index, self.files)
         self.graph = graph = GraphSource(index, self.files, self.jobs)
-        lexical = LexicalSource(index, self.jobs)
+        self.lexical = lexical = LexicalSource(index, self.jobs)
         recent = RecentSource(index, self.files)
         self.sources: dict[str, Callable[[PackRequest, Deadline], list[Candidate]]] = {
             "definitions": lambda request, deadline: definitions.candidates(request.cursor, deadline),
@@ -62,7 +62,7 @@ class ContextPacker:
         file's token count (kept on disk per content) and map lines, the lexical search chunks,
         the reference graph. Returns the files' total tokens."""
         total = self.stable.prepare(progress)
-        self.index.sync_chunks()
+        self.lexical.prepare()
         self.graph.refresh()
         return total
 
@@ -71,6 +71,7 @@ class ContextPacker:
         if request.strategy not in STRATEGIES:
             raise UnknownStrategy(f"unknown strategy {request.strategy!r}; known: {', '.join(STRATEGIES)}")
         cursor = request.cursor
+        self.files.typing_in(cursor.path)
         timings: dict[str, float] = {}
         window = cursor_window(cursor, request.window_budget, self.counter)
         occupied = Occupied()

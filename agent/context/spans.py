@@ -10,6 +10,26 @@ from __future__ import annotations
 from indexer import Definition
 
 MAX_DOC_LINES = 8
+KEPT_HEADERS = 20_000
+
+
+class HeaderEnds:
+    """header_end, remembered per definition while its file's lines are the same list (FileLines
+    keeps one list per file content): a pack asks about the same few hundred headers every time."""
+
+    def __init__(self) -> None:
+        self._ends: dict[tuple[Definition, bool], tuple[list[str], int]] = {}
+
+    def end(self, lines: list[str], definition: Definition, with_doc: bool = True) -> int:
+        key = (definition, with_doc)
+        kept = self._ends.get(key)
+        if kept is not None and kept[0] is lines:
+            return kept[1]
+        end = header_end(lines, definition, with_doc)
+        if len(self._ends) >= KEPT_HEADERS:
+            self._ends = {}  # start again rather than track recency: a pack needs a few hundred
+        self._ends[key] = (lines, end)
+        return end
 
 
 def header_end(lines: list[str], definition: Definition, with_doc: bool = True) -> int:

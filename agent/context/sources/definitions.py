@@ -15,14 +15,15 @@ Receivers are typed locally (`self.x`, annotations, constructor calls) through t
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from indexer import Index, StoredDefinition
+from indexer import Definition, ImportRow, Index, StoredDefinition
 
 from ..cursor import CursorExpression, NameUse, chain_heads, cursor_expression, line_names, names_in_lines
 from ..deadline import Deadline
-from ..spans import header_end
+from ..spans import HeaderEnds
 from ..types import Candidate, Cursor
 from .files import FileLines
 from .lookups import IndexLookups
@@ -44,6 +45,43 @@ MODULE_KINDS = frozenset({"module"})
 KEPT_RESULTS = 64
 
 
+@dataclass(frozen=True)
+class _OffLine:
+    """What the lines other than the cursor's say (the same for every keystroke on that line)."""
+
+    uses: list[NameUse]  # import lines left out, nearest (by tier, then distance) first
+    last_parts: frozenset[str]  # the last part of every dotted name
+    heads: frozenset[str] = frozenset()  # the first part of every name in uses
+
+
+class UsesAround:
+    """The names of a buffer's lines other than the cursor's, kept while only the cursor's line changes."""
+
+    def __init__(self) -> None:
+        self._kept: tuple[tuple, _OffLine] | None = None
+        self._lock = threading.Lock()
+
+    def around(self, search: _Search, lines: list[str], import_lines: frozenset[int]) -> _OffLine:
+        scope = search.enclosing
+        span = (scope.start_line, scope.end_line) if scope is not None else None
+        key = (search.receiver_text, search.cursor.line, span, import_lines)
+        with self._lock:
+            kept = self._kept
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        row = search.cursor.line
+        others = lines[: row - 1] + lines[row:]
+        uses = search.sorted_uses_off_line(lines, import_lines)
+        found = _OffLine(
+            uses,
+            frozenset(chain.rsplit(".", 1)[-1] for line in others for chain in line_names(line)),
+            frozenset(use.chain.split(".", 1)[0] for use in uses),
+        )
+        with self._lock:
+            self._kept = (key, found)
+        return found
+
+
 @dataclass(order=True)
 class _Ranked:
     tier: int
@@ -61,6 +99,8 @@ class DefinitionSource:
         self.index = index
         self.files = files
         self.lookups = IndexLookups(index)
+        self.headers = HeaderEnds()
+        self.uses = UsesAround()
         self._results: OrderedDict[tuple, list[Candidate]] = OrderedDict()
 
     def candidates(self, cursor: Cursor, deadline: Deadline) -> list[Candidate]:
@@ -70,7 +110,7 @@ class DefinitionSource:
         if key in self._results:
             self._results.move_to_end(key)
             return self._results[key]
-        search = _Search(self.index, self.files, self.lookups, cursor, deadline)
+        search = _Search(self.index, self.files, self.lookups, self.headers, self.uses, cursor, deadline)
         found = search.run()
         if not deadline.expired():  # a run cut short by its deadline is not the answer
             self._results[key] = found
@@ -82,34 +122,49 @@ class DefinitionSource:
 class _Search:
     """One ranking run; holds the per-request caches."""
 
-    def __init__(self, index: Index, files: FileLines, lookups: IndexLookups, cursor: Cursor, deadline: Deadline):
+    def __init__(
+        self,
+        index: Index,
+        files: FileLines,
+        lookups: IndexLookups,
+        headers: HeaderEnds,
+        uses: UsesAround,
+        cursor: Cursor,
+        deadline: Deadline,
+    ):
         self.index = index
         self.files = files
         self.lookups = lookups
+        self.headers = headers
+        self.uses = uses
         self.state = lookups.state(cursor.path)
         self.cursor = cursor
         self.deadline = deadline
         self.ranked: list[_Ranked] = []
         self.sequence = 0
-        self.bound, self.module_names = _bound_import_names(index, cursor.path)
-        self.local_names = {d.definition.name for d in index.definitions(cursor.path) if d.definition.parent == -1}
+        self.bound, self.module_names = _bound_import_names(self.state.imports)
+        self.local_names = set(self.state.own)
         self.receiver_budget = MAX_RECEIVER_INFERENCES
-        self.enclosing = index.definition_at(cursor.path, cursor.line)
+        self.enclosing = _innermost(self.state.definitions, cursor.line)
         self._buffer_names: set[str] | None = None
+        self.off_line = _OffLine([], frozenset())
+        self.receiver_text = _without_line(cursor.text, cursor.line)
 
     def run(self) -> list[Candidate]:
         lines = self.cursor.lines
+        import_lines = _import_lines(lines, set(self.bound.values()))
+        self.off_line = self.uses.around(self, lines, frozenset(import_lines))
         expression = cursor_expression(self.cursor)
         if expression is not None:
             self._add_expression(expression)
-        uses = names_in_lines(lines, 1, self.cursor.line)
+        row = self.cursor.line
+        on_line = [] if row in import_lines else names_in_lines(lines[row - 1 : row], row, row)
         if expression is not None:
-            uses = [u for u in uses if not (u.line == self.cursor.line and u.chain == expression.chain)]
-        import_lines = _import_lines(lines, set(self.bound.values()))
-        uses = [use for use in uses if use.line not in import_lines]
-        self._add_unused_imports(uses)
+            on_line = [use for use in on_line if use.chain != expression.chain]
+        uses = on_line + self.off_line.uses  # the cursor line's names are the nearest tier
+        self._add_unused_imports({use.chain.split(".", 1)[0] for use in on_line} | self.off_line.heads)
         nearest: dict[str, NameUse] = {}
-        for use in sorted(uses, key=self._use_order):
+        for use in uses:
             nearest.setdefault(use.chain, use)
         unbound_budget = MAX_UNBOUND_CHAINS
         for use in nearest.values():
@@ -138,6 +193,12 @@ class _Search:
 
     def _use_order(self, use: NameUse) -> tuple[int, int]:
         return (self._tier_of(use), self._distance(use))
+
+    def sorted_uses_off_line(self, lines: list[str], import_lines: frozenset[int]) -> list[NameUse]:
+        """Names on every line but the cursor's and the imports', nearest (by tier, then distance) first."""
+        row = self.cursor.line
+        uses = names_in_lines(lines[: row - 1], 1, row) + names_in_lines(lines[row:], row + 1, row)
+        return sorted((use for use in uses if use.line not in import_lines), key=self._use_order)
 
     # -- adding ----------------------------------------------------------------------------
 
@@ -174,11 +235,12 @@ class _Search:
     def _names_in_buffer(self) -> set[str]:
         """The last part of every dotted name in the buffer (computed once per search)."""
         if self._buffer_names is None:
-            self._buffer_names = {chain.rsplit(".", 1)[-1] for line in self.cursor.lines for chain in line_names(line)}
+            row = self.cursor.lines[self.cursor.line - 1 : self.cursor.line]
+            on_line = {chain.rsplit(".", 1)[-1] for line in row for chain in line_names(line)}
+            self._buffer_names = on_line | self.off_line.last_parts
         return self._buffer_names
 
-    def _add_unused_imports(self, uses: list[NameUse]) -> None:
-        used = {use.chain.split(".", 1)[0] for use in uses}
+    def _add_unused_imports(self, used: set[str] | frozenset[str]) -> None:
         unused_modules, used_modules = [], []
         for name, line in self.bound.items():
             if name in used:
@@ -245,7 +307,7 @@ class _Search:
         receiver = ".".join(parts[:receiver_parts])
         rest = parts[receiver_parts:]
         self.receiver_budget -= 1
-        owners = self.index.receiver_classes(self.cursor.path, line, receiver, self.cursor.text)
+        owners = self.lookups.receiver_classes(self.state, line, receiver, self.receiver_text)
         if not owners and receiver_parts == 2 and self.enclosing is not None:
             owners = self._enclosing_classes()
             rest = parts[1:]
@@ -261,7 +323,7 @@ class _Search:
     def _enclosing_classes(self) -> list[StoredDefinition]:
         classes = [
             d
-            for d in self.index.definitions(self.cursor.path)
+            for d in self.state.definitions
             if d.definition.kind == "class" and d.definition.start_line <= self.cursor.line <= d.definition.end_line
         ]
         return classes[-1:]
@@ -281,7 +343,7 @@ class _Search:
             if lines is None:
                 continue
             d = stored.definition
-            end = header_end(lines, d, with_doc=not ranked.header_only)
+            end = self.headers.end(lines, d, with_doc=not ranked.header_only)
             full = None if ranked.header_only or end >= d.end_line else d.end_line
             reason = f"{d.kind} {d.qualified_name}: {ranked.reason}"
             pinned = ranked.tier == TIER_CURSOR
@@ -291,12 +353,22 @@ class _Search:
         return out
 
 
-def _bound_import_names(index: Index, path: str) -> tuple[dict[str, int], set[str]]:
+def _innermost(definitions: tuple[StoredDefinition, ...], line: int) -> Definition | None:
+    """The innermost definition spanning a 1-based line (Index.definition_at, on definitions at hand)."""
+    inner = None
+    for stored in definitions:
+        d = stored.definition
+        if d.start_line <= line <= d.end_line and (inner is None or d.start_line >= inner.start_line):
+            inner = d
+    return inner
+
+
+def _bound_import_names(imports: tuple[ImportRow, ...]) -> tuple[dict[str, int], set[str]]:
     """Local names the file's imports bind, with the import's line; and those that may name modules
     (whole-module imports, and `from pkg import name` where name may be a submodule)."""
     bound: dict[str, int] = {}
     modules: set[str] = set()
-    for row in index.imports_of(path):
+    for row in imports:
         if row.name == "*":
             continue
         if row.alias:
@@ -310,6 +382,17 @@ def _bound_import_names(index: Index, path: str) -> tuple[dict[str, int], set[st
             if row.name is None or any(target.endswith(("/__init__.py", f"/{name}.py")) for target in row.targets):
                 modules.add(name)
     return bound, modules
+
+
+def _without_line(text: str, line: int) -> str:
+    """The buffer with its 1-based ``line`` made a bare statement: receivers are typed from the
+    lines around the one being typed, whose half-written text would change the parse (and defeat
+    every cache) on each keystroke."""
+    lines = text.split("\n")
+    if 0 < line <= len(lines):
+        current = lines[line - 1]
+        lines[line - 1] = current[: len(current) - len(current.lstrip())] + "pass"
+    return "\n".join(lines)
 
 
 def _import_lines(lines: list[str], starts: set[int]) -> set[int]:

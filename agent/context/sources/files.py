@@ -1,7 +1,8 @@
 """The text of workspace files as the index sees it (open buffers first), cached by content hash.
 
 A pack looks up hundreds of spans; asking the index for each file's hash every time costs a query
-per lookup, so a path's cached lines are trusted while the index's generation has not moved.
+per lookup, so a path's cached lines are trusted while the index's generation has not moved, or
+while only the file being typed in (``typing_in``) has been written since they were checked.
 """
 
 from __future__ import annotations
@@ -17,13 +18,23 @@ class FileLines:
         self._cache: dict[str, tuple[str, list[str]]] = {}
         self._checked: dict[str, int] = {}  # path -> the generation its cached lines were checked at
         self._lock = threading.Lock()
+        self._typing_in: str | None = None
+
+    def typing_in(self, path: str) -> None:
+        """The file the user types in: its every keystroke leaves the other files' lines standing."""
+        self._typing_in = path
 
     def lines(self, path: str) -> list[str] | None:
         generation = self.index.generation
+        typing_in = self._typing_in
         with self._lock:
             cached = self._cache.get(path)
-            if cached is not None and self._checked.get(path) == generation:
+            checked = self._checked.get(path)
+        if cached is not None and checked is not None:
+            if checked == generation:
                 return cached[1]
+            if typing_in not in (None, path) and checked >= self.index.generation_excluding(typing_in):
+                return cached[1]  # every write since the check was to the file being typed in
         row = self.index.store.file(path)
         if row is None:
             return None

@@ -4,7 +4,9 @@ The query is the code just above the cursor and the cursor line itself: what the
 tends to look like code written elsewhere for the same purpose (the same API calls, the same names).
 Hits for a query are remembered until a file other than the cursor's changes (the cursor's own
 file is never a hit); BM25's corpus statistics may then lag the cursor file's latest keystrokes,
-a small price for not searching the whole corpus again on every keystroke.
+a small price for not searching the whole corpus again on every keystroke. A new query (a word
+finished) is scored from per-term postings kept for the current chunk table (postings.py), so
+only its new terms are asked of SQLite.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ import re
 from collections import OrderedDict
 
 from indexer import Index, QueryInterrupted
+from indexer.chunks import search_terms
+from indexer.index import MAX_QUERY_TERMS
 
 from ..background import BackgroundJobs
 from ..deadline import Deadline
 from ..generated import is_generated
 from ..types import Candidate, Cursor
+from .postings import TermPostings
 
 QUERY_LINES_ABOVE = 15
 QUERY_LINES_BELOW = 3
@@ -41,6 +46,12 @@ class LexicalSource:
         self._latest: dict[str, list[Candidate]] = {}  # per cursor file: the last hits found in time
         # (generation, path): at that index generation every chunk was current but that path's
         self._current_at: tuple[int, str | None] | None = None
+        self.postings = TermPostings(index)
+        self._syncs = 0  # counts syncs of the chunk table started here: each may change every term's scores
+
+    def prepare(self) -> None:
+        """Every file's chunks brought up to date now (after indexing, say)."""
+        self._sync()
 
     def candidates(self, cursor: Cursor, deadline: Deadline) -> list[Candidate]:
         stale = self._stale(cursor, deadline)
@@ -50,9 +61,11 @@ class LexicalSource:
         if key in self._results:
             self._results.move_to_end(key)
             return self._results[key]
+        terms = list(dict.fromkeys(search_terms(query).split()))[:MAX_QUERY_TERMS]
+        table = (self._syncs, self.index.generation_excluding(cursor.path))
         try:
-            hits = self.index.search_code(
-                query, RESULTS * 2, exclude_path=cursor.path, should_stop=deadline.expired if deadline.limited else None
+            hits = self.postings.search(
+                terms, table, RESULTS * 2, cursor.path, should_stop=deadline.expired if deadline.limited else None
             )
         except QueryInterrupted:
             # out of time: the hits of this file's last query (a keystroke ago, nearly the same words) stand in
@@ -63,7 +76,9 @@ class LexicalSource:
             for path, start, end, score in hits
         ]
         self._latest[cursor.path] = found
-        if not stale:
+        if stale:
+            self._syncs += 1  # the chunk table is still changing: these postings are not kept
+        else:
             self._results[key] = found
             while len(self._results) > KEPT_RESULTS:
                 self._results.popitem(last=False)
@@ -82,12 +97,19 @@ class LexicalSource:
             self._current_at = (generation, cursor.path if stale_paths else None)
             return 0
         if len(others) > INLINE_SYNC_LIMIT and deadline.limited:
-            self.jobs.start("lexical-chunks", self.index.sync_chunks)
+            self.jobs.start("lexical-chunks", self._sync)
             raise NotReady(f"{len(others)} files to chunk for lexical search")
-        stale = self.index.sync_chunks(should_stop=deadline.expired if deadline.limited else None)
+        stale = self._sync(should_stop=deadline.expired if deadline.limited else None)
         if not stale:
             self._current_at = (generation, None)
         return stale
+
+    def _sync(self, should_stop=None) -> int:
+        self._syncs += 1
+        try:
+            return self.index.sync_chunks(should_stop=should_stop)
+        finally:
+            self._syncs += 1  # and once more when done: postings fetched meanwhile are not kept
 
 
 def lexical_query(cursor: Cursor) -> str:

@@ -1,11 +1,14 @@
 """Index questions a definitions search asks, remembered while their answers cannot change.
 
-Resolving a name from the cursor's file depends on that file's imports and top-level names and on
-every other file; none of those change while the user types a line, even a definition's. So
-answers are kept under a key made of the other files' generation and a fingerprint of the cursor
-file's imports and top-level names, and dropped as soon as that key moves. An answer holding a
-definition of the cursor's file itself is never kept: its lines move with the typing. Counts of
-references change with every keystroke, so they are kept per exact index generation only.
+Resolving a name from the cursor's file depends on that file's imports, on whether the name is one
+of the file's own top-level names, and on every other file. So answers are kept under a loose key
+(the other files' generation and the file's imports) and asked again when the name is (now) one of
+the file's own: typing a new definition's name (`class _Ap`, `class _App`...) leaves every other
+answer standing. An answer holding a definition of the cursor's file itself (its lines move with
+the typing) is kept under an exact key that adds every definition of that file as the index now
+holds it: typing inside a body leaves them all alone, so local names resolve from memory too, and
+a plain local name is answered from the file's definitions without a query. Counts of references
+change with every keystroke, so they are kept per exact index generation only.
 """
 
 from __future__ import annotations
@@ -13,51 +16,90 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TypeVar
 
-from indexer import Index, StoredDefinition
+from indexer import ImportRow, Index, StoredDefinition
 
 T = TypeVar("T")
 KEPT_STATES = 8  # states answered for: a few files' worth, so switching buffers back and forth keeps them
+KEPT_EXACT_STATES = 4  # the exact states change with each keystroke on a definition's line
+
+
+@dataclass(frozen=True)
+class LookupState:
+    """What remembered answers for searches from ``path`` depend on, as of one keystroke."""
+
+    path: str
+    loose: tuple  # the other files and this file's imports
+    exact: tuple  # and every definition of this file
+    own: dict[str, list[StoredDefinition]]  # this file's top-level definitions by name
+    own_names: int  # a fingerprint of this file's top-level names and kinds
+    definitions: tuple[StoredDefinition, ...]  # this file's, as the index holds them now
+    imports: tuple[ImportRow, ...]
 
 
 class IndexLookups:
     def __init__(self, index: Index) -> None:
         self.index = index
         self._answers: OrderedDict[tuple, dict[tuple, object]] = OrderedDict()
+        self._exact_answers: OrderedDict[tuple, dict[tuple, object]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def state(self, path: str) -> tuple:
-        """What every remembered answer for searches from ``path`` depends on."""
-        names = sorted(
-            {(d.definition.name, d.definition.kind) for d in self.index.definitions(path) if d.definition.parent == -1}
-        )
-        structure = (tuple(names), tuple(self.index.imports_of(path)))
-        return (path, self.index.generation_excluding(path), hash(structure))
+    def state(self, path: str) -> LookupState:
+        stored = tuple(self.index.definitions(path))
+        imports = tuple(self.index.imports_of(path))
+        own: dict[str, list[StoredDefinition]] = {}
+        for d in stored:
+            if d.definition.parent == -1:
+                own.setdefault(d.definition.name, []).append(d)
+        loose = (path, self.index.generation_excluding(path), hash(imports))
+        exact = (*loose, hash(tuple(d.definition for d in stored)))
+        own_names = hash(tuple(sorted({(d.definition.name, d.definition.kind) for ds in own.values() for d in ds})))
+        return LookupState(path, loose, exact, own, own_names, stored, imports)
 
-    def resolve(self, state: tuple, path: str, name: str) -> list[StoredDefinition]:
+    def resolve(self, state: LookupState, path: str, name: str) -> list[StoredDefinition]:
+        head = name.split(".", 1)[0]
+        if path == state.path and head in state.own:
+            if head == name:  # the index's first rule: the file's own top-level definitions of that name
+                return list(state.own[head])
+            return self._definitions(state, ("resolve", path, name), lambda: self.index.resolve(path, name), True)
         return self._definitions(state, ("resolve", path, name), lambda: self.index.resolve(path, name))
 
-    def members(self, state: tuple, owner: StoredDefinition, name: str) -> list[StoredDefinition]:
+    def members(self, state: LookupState, owner: StoredDefinition, name: str) -> list[StoredDefinition]:
         return self._definitions(state, ("members", owner, name), lambda: self.index.members(owner, name))
 
-    def all_members(self, state: tuple, owner: StoredDefinition) -> list[StoredDefinition]:
+    def all_members(self, state: LookupState, owner: StoredDefinition) -> list[StoredDefinition]:
         return self._definitions(state, ("all_members", owner), lambda: self.index.all_members(owner))
 
+    def receiver_classes(self, state: LookupState, line: int, receiver: str, text: str) -> list[StoredDefinition]:
+        """The classes of ``receiver`` at ``line`` of the buffer ``text`` of the cursor's file (the
+        class's name may be one of the file's own: their names are part of the question)."""
+        question = ("receiver", line, receiver, text, state.own_names)
+        return self._definitions(state, question, lambda: self.index.receiver_classes(state.path, line, receiver, text))
+
     def _definitions(
-        self, state: tuple, question: tuple, answer: Callable[[], list[StoredDefinition]]
+        self,
+        state: LookupState,
+        question: tuple,
+        answer: Callable[[], list[StoredDefinition]],
+        involves_own: bool = False,
     ) -> list[StoredDefinition]:
-        """Remembered unless the question or the answer involves the cursor's own file."""
-        own = state[0]
-        if any(isinstance(part, StoredDefinition) and part.path == own for part in question):
-            return answer()
+        """Remembered under the loose key, or under the exact one when the question or the
+        answer involves the cursor's own file."""
+        involves_own = involves_own or any(
+            isinstance(part, StoredDefinition) and part.path == state.path for part in question
+        )
         with self._lock:
-            answers = self._answers.get(state)
-            if answers is not None and question in answers:
-                return answers[question]  # type: ignore[return-value]
+            for kept, key in ((self._answers, state.loose), (self._exact_answers, state.exact))[involves_own:]:
+                answers = kept.get(key)
+                if answers is not None and question in answers:
+                    return answers[question]  # type: ignore[return-value]
         found = answer()
-        if all(d.path != own for d in found):
-            self._keep(state, question, found)
+        if involves_own or any(d.path == state.path for d in found):
+            self._keep(self._exact_answers, KEPT_EXACT_STATES, state.exact, question, found)
+        else:
+            self._keep(self._answers, KEPT_STATES, state.loose, question, found)
         return found
 
     def reference_totals(self, names: Iterable[str]) -> dict[str, int]:
@@ -71,13 +113,13 @@ class IndexLookups:
             if answers is not None and question in answers:
                 return answers[question]  # type: ignore[return-value]
         value = answer()
-        self._keep(state, question, value)
+        self._keep(self._answers, KEPT_STATES, state, question, value)
         return value
 
-    def _keep(self, state: tuple, question: tuple, value: object) -> None:
+    def _keep(self, kept: OrderedDict, limit: int, state: tuple, question: tuple, value: object) -> None:
         with self._lock:
-            answers = self._answers.setdefault(state, {})
+            answers = kept.setdefault(state, {})
             answers[question] = value
-            self._answers.move_to_end(state)
-            while len(self._answers) > KEPT_STATES:
-                self._answers.popitem(last=False)
+            kept.move_to_end(state)
+            while len(kept) > limit:
+                kept.popitem(last=False)

@@ -1,0 +1,176 @@
+"""What makes packs cheap while typing must never change what they hold.
+
+Real index of a fixture repo, real SQLite FTS5. Each test types the way an
+editor does (the buffer re-indexed on every keystroke) and compares a long-lived packer's sources
+with fresh ones, or the kept BM25 postings with FTS5's own ranking.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from agent import Workspace, WorkspaceSettings
+from agent.context import Cursor
+from agent.context.background import BackgroundJobs
+from agent.context.deadline import Deadline
+from agent.context.sources.definitions import DefinitionSource
+from agent.context.sources.files import FileLines
+from agent.context.sources.lexical import LexicalSource, lexical_query
+from agent.context.sources.postings import TermPostings
+from indexer.chunks import search_terms
+from tests.agent.test_context import APP
+from tests.conftest import write_tree
+
+# more chunks and terms than APP alone, so BM25's statistics and ties are not trivial
+MORE = {
+    "app/queue.py": '''
+        from .retry import backoff
+
+
+        class Queue:
+            """Jobs waiting for a worker."""
+
+            def __init__(self) -> None:
+                self.jobs: list[str] = []
+
+            def put(self, job: str) -> None:
+                self.jobs.append(job)
+
+            def take(self, attempt: int) -> str | None:
+                if not self.jobs:
+                    backoff(attempt)
+                    return None
+                return self.jobs.pop(0)
+        ''',
+    "app/worker.py": """
+        from .queue import Queue
+        from .service import fetch
+
+
+        def work(queue: Queue, attempts: int = 3) -> None:
+            for attempt in range(attempts):
+                path = queue.take(attempt)
+                if path is not None:
+                    fetch(path)
+        """,
+}
+TYPED = "response.raise_for_status()"
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    root = write_tree(tmp_path / "app", APP | MORE)
+    with Workspace(root, WorkspaceSettings(index_dir=tmp_path / "index")) as workspace:
+        workspace.build_index()
+        workspace.index.sync_chunks()
+        yield workspace
+
+
+def _keystrokes(workspace: Workspace, path: str, line_text: str, replacement: str):
+    """Cursors after each keystroke retyping ``line_text`` as ``replacement``, the buffer indexed each time."""
+    disk = (workspace.root / path).read_text()
+    start = disk.index(line_text)
+    for typed in range(len(replacement) + 1):
+        text = disk[:start] + replacement[:typed] + disk[start + len(line_text) :]
+        workspace.index.update(path, text)
+        line = text.count("\n", 0, start) + 1
+        col = start - (text.rfind("\n", 0, start) + 1) + typed + 1
+        yield Cursor(path, line, col, text)
+
+
+def _terms(text: str) -> list[str]:
+    return list(dict.fromkeys(search_terms(text).split()))
+
+
+@pytest.mark.parametrize("exclude", [None, "app/service.py"])
+def test_kept_postings_rank_as_fts5_ranks_the_whole_query(workspace, exclude):
+    postings = TermPostings(workspace.index)
+    queries = [
+        "for attempt in range(attempts): wait = backoff(attempt)",
+        "self.jobs.append(job) queue take",
+        "client = Client(base) response = client.send(path)",
+        "for attempt in range(attempts): wait = backoff(attempt)",  # back to the first: terms taken away
+        "nothing_matches_this",
+    ]
+    for query in queries:
+        expected = workspace.index.search_code(query, 7, exclude_path=exclude)
+        found = postings.search(_terms(query), "state", 7, exclude)
+        assert [hit[:3] for hit in found] == [hit[:3] for hit in expected], query
+        assert [hit[3] for hit in found] == pytest.approx([hit[3] for hit in expected], abs=1e-6)
+
+
+def test_kept_postings_are_dropped_when_the_chunk_table_changes(workspace):
+    postings = TermPostings(workspace.index)
+    before = postings.search(["jobs"], ("table", 1), 10)
+    workspace.index.update("app/twin.py", "def jobs_twice(jobs):\n    return jobs + jobs\n")
+    workspace.index.sync_chunks()
+    assert postings.search(["jobs"], ("table", 1), 10) == before  # the caller's state says nothing moved
+    after = postings.search(["jobs"], ("table", 2), 10)
+    expected = workspace.index.search_code("jobs", 10)
+    assert [hit[:3] for hit in after] == [hit[:3] for hit in expected]
+    assert [hit[3] for hit in after] == pytest.approx([hit[3] for hit in expected], abs=1e-6)
+    assert any(hit[0] == "app/twin.py" for hit in after)
+
+
+def test_while_typing_the_lexical_source_finds_what_a_fresh_one_finds(workspace):
+    typing = LexicalSource(workspace.index, BackgroundJobs())
+    for cursor in _keystrokes(workspace, "app/service.py", TYPED, "wait = queue.take(attempt)"):
+        fresh = LexicalSource(workspace.index, BackgroundJobs())
+        assert typing.candidates(cursor, Deadline.never()) == fresh.candidates(cursor, Deadline.never())
+        expected = workspace.index.search_code(lexical_query(cursor), 80, exclude_path=cursor.path)
+        found = typing.candidates(cursor, Deadline.never())
+        assert [(c.path, c.start_line, c.end_line) for c in found] == [hit[:3] for hit in expected][:40]
+
+
+@pytest.mark.parametrize(
+    ("line_text", "replacement"),
+    [
+        (TYPED, "retried = backoff(attempt) + client.send(path).status"),  # inside a body
+        ("def fetch_with_retry(", "def fetch_again("),  # a definition's own line: its name changes
+        ("from .retry import backoff", "from .queue import Queue"),  # an import line
+    ],
+)
+def test_while_typing_the_definitions_source_finds_what_a_fresh_one_finds(workspace, line_text, replacement):
+    files = FileLines(workspace.index)
+    typing = DefinitionSource(workspace.index, files)
+    for cursor in _keystrokes(workspace, "app/service.py", line_text, replacement):
+        fresh = DefinitionSource(workspace.index, FileLines(workspace.index))
+        files.typing_in(cursor.path)
+        assert typing.candidates(cursor, Deadline.never()) == fresh.candidates(cursor, Deadline.never()), cursor
+
+
+def test_a_name_typed_as_a_new_definition_resolves_to_it_at_once(workspace):
+    typing = DefinitionSource(workspace.index, FileLines(workspace.index))
+    path = "app/service.py"
+    disk = (workspace.root / path).read_text()
+    line = disk.count("\n", 0, disk.index("wait = backoff(attempt)")) + 1
+    cursor = Cursor(path, line, 30, disk)
+    assert any(c.path == "app/retry.py" for c in typing.candidates(cursor, Deadline.never()))
+
+    shadowed = disk + "\n\ndef backoff(attempt: int) -> float:\n    return 0.0\n"
+    workspace.index.update(path, shadowed)
+    found = typing.candidates(Cursor(path, line, 30, shadowed), Deadline.never())
+    backoffs = [c for c in found if "backoff" in c.reason and "function" in c.reason]
+    assert backoffs and backoffs[0].path == path  # the local definition now, not the import's
+
+
+def test_lines_of_other_files_follow_their_edits_while_typing_elsewhere(workspace):
+    files = FileLines(workspace.index)
+    files.typing_in("app/service.py")
+    assert "def backoff(" in "\n".join(files.lines("app/retry.py"))
+    for cursor in _keystrokes(workspace, "app/service.py", TYPED, "resp"):
+        assert files.lines(cursor.path) == cursor.text.split("\n")
+    workspace.index.update("app/retry.py", "def pause(attempt: int) -> float:\n    return 1.0\n")
+    assert files.lines("app/retry.py") == ["def pause(attempt: int) -> float:", "    return 1.0", ""]
+
+
+def test_an_edit_above_the_cursor_line_reaches_the_next_search_on_that_line(workspace):
+    typing = DefinitionSource(workspace.index, FileLines(workspace.index))
+    path = "app/service.py"
+    disk = (workspace.root / path).read_text()
+    line = disk.count("\n", 0, disk.index(TYPED)) + 1
+    for text in (disk, disk.replace("client = Client(", "client = Response(", 1), disk):
+        workspace.index.update(path, text)
+        cursor = Cursor(path, line, 9, text)  # the same place; a line above it differs
+        fresh = DefinitionSource(workspace.index, FileLines(workspace.index))
+        assert typing.candidates(cursor, Deadline.never()) == fresh.candidates(cursor, Deadline.never())
