@@ -14,22 +14,32 @@ KEPT_HEADERS = 20_000
 
 
 class HeaderEnds:
-    """header_end, remembered per definition while its file's lines are the same list (FileLines
-    keeps one list per file content): a pack asks about the same few hundred headers every time."""
+    """header_end, remembered per definition. The answer reads only the lines from the name line to
+    a docstring's furthest possible end, so it stands while those are the same: in the same list
+    (FileLines keeps one list per file content), or equal in a newer one (the file being typed
+    in, changed elsewhere). A pack asks about the same few hundred headers every time."""
 
     def __init__(self) -> None:
-        self._ends: dict[tuple[Definition, bool], tuple[list[str], int]] = {}
+        self._ends: dict[tuple[Definition, bool], tuple[list[str], list[str], int, int]] = {}
 
     def end(self, lines: list[str], definition: Definition, with_doc: bool = True) -> int:
         key = (definition, with_doc)
         kept = self._ends.get(key)
-        if kept is not None and kept[0] is lines:
-            return kept[1]
+        if kept is not None:
+            kept_lines, region, length, end = kept
+            if kept_lines is lines or (_read_region(lines, definition, end) == (region, length)):
+                return end
         end = header_end(lines, definition, with_doc)
         if len(self._ends) >= KEPT_HEADERS:
             self._ends = {}  # start again rather than track recency: a pack needs a few hundred
-        self._ends[key] = (lines, end)
+        self._ends[key] = (lines, *_read_region(lines, definition, end), end)
         return end
+
+
+def _read_region(lines: list[str], definition: Definition, end: int) -> tuple[list[str], int]:
+    """The lines header_end may read for an answer of ``end``, and the file length as far as it matters."""
+    furthest = end + 1 + MAX_DOC_LINES
+    return lines[definition.name_line - 1 : furthest], min(len(lines), furthest + 1)
 
 
 def header_end(lines: list[str], definition: Definition, with_doc: bool = True) -> int:

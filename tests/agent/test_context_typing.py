@@ -17,6 +17,7 @@ from agent.context.sources.definitions import DefinitionSource
 from agent.context.sources.files import FileLines
 from agent.context.sources.lexical import LexicalSource, lexical_query
 from agent.context.sources.postings import TermPostings
+from agent.context.spans import HeaderEnds, header_end
 from indexer.chunks import search_terms
 from tests.agent.test_context import APP
 from tests.conftest import write_tree
@@ -123,17 +124,19 @@ def test_while_typing_the_lexical_source_finds_what_a_fresh_one_finds(workspace)
 
 
 @pytest.mark.parametrize(
-    ("line_text", "replacement"),
+    ("path", "line_text", "replacement"),
     [
-        (TYPED, "retried = backoff(attempt) + client.send(path).status"),  # inside a body
-        ("def fetch_with_retry(", "def fetch_again("),  # a definition's own line: its name changes
-        ("from .retry import backoff", "from .queue import Queue"),  # an import line
+        ("app/service.py", TYPED, "retried = backoff(attempt) + client.send(path).status"),  # inside a body
+        ("app/service.py", "def fetch_with_retry(", "def fetch_again("),  # a definition's line: its name changes
+        ("app/service.py", "from .retry import backoff", "from .queue import Queue"),  # an import line
+        ("app/http.py", "The body parsed as JSON.", "Parsed: self.status and Client.send"),  # a docstring
+        ("app/http.py", "return json.loads(self.body)", "return self.raise_for_status("),  # a method's body
     ],
 )
-def test_while_typing_the_definitions_source_finds_what_a_fresh_one_finds(workspace, line_text, replacement):
+def test_while_typing_the_definitions_source_finds_what_a_fresh_one_finds(workspace, path, line_text, replacement):
     files = FileLines(workspace.index)
     typing = DefinitionSource(workspace.index, files)
-    for cursor in _keystrokes(workspace, "app/service.py", line_text, replacement):
+    for cursor in _keystrokes(workspace, path, line_text, replacement):
         fresh = DefinitionSource(workspace.index, FileLines(workspace.index))
         files.typing_in(cursor.path)
         assert typing.candidates(cursor, Deadline.never()) == fresh.candidates(cursor, Deadline.never()), cursor
@@ -174,3 +177,17 @@ def test_an_edit_above_the_cursor_line_reaches_the_next_search_on_that_line(work
         cursor = Cursor(path, line, 9, text)  # the same place; a line above it differs
         fresh = DefinitionSource(workspace.index, FileLines(workspace.index))
         assert typing.candidates(cursor, Deadline.never()) == fresh.candidates(cursor, Deadline.never())
+
+
+def test_a_remembered_header_end_follows_its_own_lines_and_ignores_the_others(workspace):
+    stored = next(d for d in workspace.index.definitions("app/http.py") if d.definition.name == "send")
+    definition = stored.definition
+    lines = (workspace.root / "app/http.py").read_text().split("\n")
+    headers = HeaderEnds()
+    first = headers.end(lines, definition)
+    assert first == header_end(lines, definition) == definition.name_line + 1  # signature and docstring
+    elsewhere = lines[:3] + ["# typed far above"] + lines[4:]  # a new list, the header's lines the same
+    assert headers.end(elsewhere, definition) == first
+    no_doc = list(lines)
+    no_doc[definition.name_line] = "        return Response(200, b'')"  # the docstring's line changed
+    assert headers.end(no_doc, definition) == header_end(no_doc, definition) == definition.name_line

@@ -6,8 +6,10 @@ of the file's own top-level names, and on every other file. So answers are kept 
 the file's own: typing a new definition's name (`class _Ap`, `class _App`...) leaves every other
 answer standing. An answer holding a definition of the cursor's file itself (its lines move with
 the typing) is kept under an exact key that adds every definition of that file as the index now
-holds it: typing inside a body leaves them all alone, so local names resolve from memory too, and
-a plain local name is answered from the file's definitions without a query. Counts of references
+holds it, docstrings aside (no answer depends on one; a kept answer's definitions of the file are
+replaced by their current rows): typing inside a body or a docstring leaves the key alone, so
+local names resolve from memory too, and a plain local name is answered from the file's
+definitions without a query. Counts of references
 change with every keystroke, so they are kept per exact index generation only.
 """
 
@@ -19,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from indexer import ImportRow, Index, StoredDefinition
+from indexer import Definition, ImportRow, Index, StoredDefinition
 
 T = TypeVar("T")
 KEPT_STATES = 8  # states answered for: a few files' worth, so switching buffers back and forth keeps them
@@ -54,7 +56,7 @@ class IndexLookups:
             if d.definition.parent == -1:
                 own.setdefault(d.definition.name, []).append(d)
         loose = (path, self.index.generation_excluding(path), hash(imports))
-        exact = (*loose, hash(tuple(d.definition for d in stored)))
+        exact = (*loose, hash(tuple(_without_doc(d.definition) for d in stored)))
         own_names = hash(tuple(sorted({(d.definition.name, d.definition.kind) for ds in own.values() for d in ds})))
         return LookupState(path, loose, exact, own, own_names, stored, imports)
 
@@ -67,10 +69,12 @@ class IndexLookups:
         return self._definitions(state, ("resolve", path, name), lambda: self.index.resolve(path, name))
 
     def members(self, state: LookupState, owner: StoredDefinition, name: str) -> list[StoredDefinition]:
-        return self._definitions(state, ("members", owner, name), lambda: self.index.members(owner, name))
+        question = ("members", _owner_key(owner), name)
+        return self._definitions(state, question, lambda: self.index.members(owner, name), owner.path == state.path)
 
     def all_members(self, state: LookupState, owner: StoredDefinition) -> list[StoredDefinition]:
-        return self._definitions(state, ("all_members", owner), lambda: self.index.all_members(owner))
+        question = ("all_members", _owner_key(owner))
+        return self._definitions(state, question, lambda: self.index.all_members(owner), owner.path == state.path)
 
     def receiver_classes(self, state: LookupState, line: int, receiver: str, text: str) -> list[StoredDefinition]:
         """The classes of ``receiver`` at ``line`` of the buffer ``text`` of the cursor's file (the
@@ -87,14 +91,11 @@ class IndexLookups:
     ) -> list[StoredDefinition]:
         """Remembered under the loose key, or under the exact one when the question or the
         answer involves the cursor's own file."""
-        involves_own = involves_own or any(
-            isinstance(part, StoredDefinition) and part.path == state.path for part in question
-        )
         with self._lock:
             for kept, key in ((self._answers, state.loose), (self._exact_answers, state.exact))[involves_own:]:
                 answers = kept.get(key)
                 if answers is not None and question in answers:
-                    return answers[question]  # type: ignore[return-value]
+                    return _current(state, answers[question])  # type: ignore[arg-type]
         found = answer()
         if involves_own or any(d.path == state.path for d in found):
             self._keep(self._exact_answers, KEPT_EXACT_STATES, state.exact, question, found)
@@ -123,3 +124,19 @@ class IndexLookups:
             kept.move_to_end(state)
             while len(kept) > limit:
                 kept.popitem(last=False)
+
+
+def _without_doc(definition: Definition) -> tuple:
+    d = definition
+    return (d.name, d.qualified_name, d.kind, d.start_line, d.end_line, d.name_line, d.name_col, d.signature, d.parent)
+
+
+def _owner_key(owner: StoredDefinition) -> tuple:
+    return (owner.path, owner.ord, _without_doc(owner.definition))
+
+
+def _current(state: LookupState, found: list[StoredDefinition]) -> list[StoredDefinition]:
+    """A kept answer with the cursor file's definitions as the index holds them now (their
+    docstrings may have changed since; their order and everything else may not, by the key)."""
+    rows = state.definitions
+    return [rows[d.ord] if d.path == state.path and d.ord < len(rows) else d for d in found]
