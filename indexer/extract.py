@@ -61,58 +61,72 @@ class Extractor:
         return parsed
 
     def _definitions(self, captures: dict[str, list[Node]], source: bytes) -> tuple[list[Definition], set[int]]:
-        nodes: list[tuple[Node, str]] = []
+        # Runs once per definition: every node property is read once (each read crosses into C).
+        keyed: list[tuple[int, int, int, Node, str]] = []  # (start, -end, capture order, node, kind)
         for capture in self._definition_captures:
             kind = capture.removeprefix("definition.")
-            nodes.extend((node, kind) for node in captures.get(capture, ()))
-        nodes.sort(key=lambda item: (item[0].start_byte, -item[0].end_byte))
+            for node in captures.get(capture, ()):
+                keyed.append((node.start_byte, -node.end_byte, len(keyed), node, kind))
+        keyed.sort()
         names = sorted(captures.get("name", ()), key=_start_byte)
 
+        spec = self.spec
+        span_of, doc_of, containers = spec.span, spec.doc, spec.container_kinds
         definitions: list[Definition] = []
         ends: list[int] = []  # end byte of each definition, for the enclosing-definition stack
         open_stack: list[int] = []
         name_starts: set[int] = set()
-        for (node, kind), name_node in zip(nodes, names, strict=False):  # equal unless a query errs
-            if not (node.start_byte <= name_node.start_byte and name_node.end_byte <= node.end_byte):
+        # ``keyed`` and ``names`` have equal lengths unless a query pattern errs
+        for (start, negative_end, _, node, kind), name_node in zip(keyed, names, strict=False):
+            end = -negative_end
+            name_start, name_end = name_node.start_byte, name_node.end_byte
+            if not (start <= name_start and name_end <= end):
                 continue  # a query pattern broke the pairing convention; skip rather than mislabel
-            while open_stack and ends[open_stack[-1]] <= node.start_byte:
+            while open_stack and ends[open_stack[-1]] <= start:
                 open_stack.pop()
             parent = open_stack[-1] if open_stack else -1
-            name = source[name_node.start_byte : name_node.end_byte].decode("utf-8", "replace")
+            name = source[name_start:name_end].decode("utf-8", "replace")
             if parent >= 0:
                 parent_def = definitions[parent]
                 qualified = f"{parent_def.qualified_name}.{name}"
-                if kind == "function" and parent_def.kind in self.spec.container_kinds:
+                if kind == "function" and parent_def.kind in containers:
                     kind = "method"
             else:
                 qualified = name
-            span = self.spec.span(node)
+            span = span_of(node)
+            start_row = node.start_point.row
+            start_line = span.start_point.row + 1 if span is not node else start_row + 1
+            end_row, end_column = node.end_point
+            if end_column == 0 and end_row > start_row:
+                end_row -= 1  # it ends at the start of a line: that line is not part of it
+            name_row, name_col = name_node.start_point
             definitions.append(
                 Definition(
-                    name=name,
-                    qualified_name=qualified,
-                    kind=kind,
-                    start_line=span.start_point.row + 1,
-                    end_line=_end_line(node),
-                    name_line=name_node.start_point.row + 1,
-                    name_col=name_node.start_point.column,
-                    signature=self._signature(node, source),
-                    doc=self.spec.doc(node, source)[:MAX_DOC_CHARS],
-                    parent=parent,
+                    name,
+                    qualified,
+                    kind,
+                    start_line,
+                    end_row + 1,
+                    name_row + 1,
+                    name_col,
+                    self._signature(node, start, end, source),
+                    doc_of(node, source)[:MAX_DOC_CHARS],
+                    parent,
                 )
             )
-            ends.append(node.end_byte)
+            ends.append(end)
             open_stack.append(len(definitions) - 1)
-            name_starts.add(name_node.start_byte)
+            name_starts.add(name_start)
         return definitions, name_starts
 
-    def _signature(self, node: Node, source: bytes) -> str:
+    def _signature(self, node: Node, start: int, end: int, source: bytes) -> str:
         body = node.child_by_field_name(self.spec.body_field)
-        if body is not None and body.start_byte > node.start_byte:
-            text = source[node.start_byte : body.start_byte]
+        body_start = body.start_byte if body is not None else start
+        if body_start > start:
+            text = source[start:body_start]
         else:
-            end = source.find(b"\n", node.start_byte, node.end_byte)
-            text = source[node.start_byte : end if end >= 0 else node.end_byte]
+            line_end = source.find(b"\n", start, end)
+            text = source[start : line_end if line_end >= 0 else end]
         signature = " ".join(text.decode("utf-8", "replace").split())
         return signature.rstrip(" {:")[:MAX_SIGNATURE_CHARS]
 
@@ -147,13 +161,6 @@ class Extractor:
 
 def _start_byte(node: Node) -> int:
     return node.start_byte
-
-
-def _end_line(node: Node) -> int:
-    row, column = node.end_point
-    if column == 0 and row > node.start_point.row:
-        return row  # the node ends at the start of the next line
-    return row + 1
 
 
 def _capture_names(query: Query) -> list[str]:

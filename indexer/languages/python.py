@@ -36,7 +36,7 @@ def _doc(node: Node, source: bytes) -> str:
     if body is not None and body.named_child_count:
         first = body.named_child(0)
         if first.type == "expression_statement" and first.named_child_count == 1:
-            literal = first.named_children[0]
+            literal = first.named_child(0)
             if literal.type == "string":
                 return _string_value(literal, source)
     if node.type == "assignment":
