@@ -35,6 +35,7 @@ from .files import (
 from .languages import language_for_path
 from .model import Definition
 from .names import CLASS_KINDS, all_member_definitions, member_definitions, resolve_name
+from .pool import QuietPool
 from .receivers import receiver_class, return_annotation
 from .resolve import RepoLayout, resolve_import
 from .store import FLAG_OVERLAY, FLAG_PARSE_ERRORS, ImportRow, Occurrence, Store, StoredDefinition, pack_references
@@ -197,7 +198,7 @@ class Index:
             # Workers fork from a server that has already imported the extractors: each starts at
             # once instead of spending ~0.2 s of CPU on imports (takes effect when the server starts).
             context.set_forkserver_preload(["indexer.worker"])
-            pool = context.Pool(jobs, initializer=open_worker_store, initargs=(str(self.store.path),))
+            pool = QuietPool(jobs, initializer=open_worker_store, initargs=(str(self.store.path),), context=context)
             results = pool.imap_unordered(run_and_store, tasks, chunksize=4)
         finished = False
         try:
