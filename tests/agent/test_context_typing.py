@@ -191,3 +191,16 @@ def test_a_remembered_header_end_follows_its_own_lines_and_ignores_the_others(wo
     no_doc = list(lines)
     no_doc[definition.name_line] = "        return Response(200, b'')"  # the docstring's line changed
     assert headers.end(no_doc, definition) == header_end(no_doc, definition) == definition.name_line
+
+
+def test_terms_a_search_had_no_time_for_are_fetched_in_the_background(workspace, monkeypatch):
+    import indexer.store
+
+    monkeypatch.setattr(indexer.store, "PROGRESS_STEPS", 1)  # poll at every SQLite step: the fixture is small
+    jobs = BackgroundJobs()
+    lexical = LexicalSource(workspace.index, jobs)
+    cursor = next(_keystrokes(workspace, "app/service.py", TYPED, "wait = queue.take(attempt)"))
+    assert lexical.candidates(cursor, Deadline(0)) == []  # no time, and no earlier hits to stand in
+    jobs.wait()
+    fresh = LexicalSource(workspace.index, BackgroundJobs()).candidates(cursor, Deadline.never())
+    assert fresh and lexical.candidates(cursor, Deadline(0)) == fresh  # every term kept: no SQLite asked

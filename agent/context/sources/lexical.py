@@ -68,7 +68,9 @@ class LexicalSource:
                 terms, table, RESULTS * 2, cursor.path, should_stop=deadline.expired if deadline.limited else None
             )
         except QueryInterrupted:
-            # out of time: the hits of this file's last query (a keystroke ago, nearly the same words) stand in
+            # out of time: the terms still missing are fetched in the background (the next keystrokes
+            # find them kept), and the hits of this file's last query (nearly the same words) stand in
+            self.jobs.start("lexical-postings", lambda: self.postings.fetch(terms, table))
             return self._latest.get(cursor.path, [])
         hits = [hit for hit in hits if not is_generated(hit[0])][:RESULTS]  # built copies repeat the sources
         found = [

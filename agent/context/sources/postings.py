@@ -18,7 +18,7 @@ from collections.abc import Callable, Hashable
 
 import numpy as np
 
-from indexer import Index
+from indexer import Index, QueryInterrupted
 
 KEPT_TERMS = 4096
 SCALE = float(1 << 32)  # fixed point: 64 terms of BM25 scores far below 2**26 each fit an int64
@@ -40,6 +40,7 @@ class TermPostings:
         self._chunk_paths_array = np.zeros(0, np.int64)
         self._summed: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # the terms in _totals
         self._totals = np.zeros(0, np.int64)  # per chunk id, the fixed-point BM25 of the summed terms
+        self._fetching: set[str] = set()  # terms some thread is asking SQLite about
 
     def search(
         self,
@@ -52,12 +53,35 @@ class TermPostings:
         """The ``limit`` best chunks for ``terms`` by BM25, ties by path and line; ``exclude_path``'s
         chunks count for the statistics but are never hits. Raises QueryInterrupted when
         ``should_stop`` says so while a term is fetched (the terms fetched before it stay kept)."""
-        with self._lock:
-            if state != self._state:
-                self._reset(state)
-            wanted = {term: self._postings(term, should_stop) for term in terms}
-            self._sum(wanted)
-            return self._best(limit, exclude_path)
+        while True:
+            self.fetch(terms, state, should_stop)
+            with self._lock:  # unless the state moved on (or a term was dropped) meanwhile: again
+                if state == self._state and all(term in self._terms for term in terms):
+                    self._sum({term: self._terms[term] for term in terms})
+                    return self._best(limit, exclude_path)
+
+    def fetch(self, terms: list[str], state: Hashable, should_stop: Callable[[], bool] | None = None) -> None:
+        """Keep the postings of every term not kept yet. SQLite is asked outside the lock, so a
+        search whose terms are all kept never waits on a fetch (a background one, say); a search
+        with a deadline (``should_stop``) does not wait for a term another thread is fetching."""
+        for term in dict.fromkeys(terms):
+            with self._lock:
+                if state != self._state:
+                    self._reset(state)
+                if term in self._terms:
+                    self._terms.move_to_end(term)
+                    continue
+                if term in self._fetching and should_stop is not None:
+                    raise QueryInterrupted(f"postings of {term!r} are being fetched")
+                self._fetching.add(term)
+            try:
+                rows = self.index.store.search_chunks(f'"{term}"', _EVERY_ROW, None, should_stop)
+            finally:
+                with self._lock:
+                    self._fetching.discard(term)
+            with self._lock:
+                if state == self._state and term not in self._terms:
+                    self._keep(term, rows)
 
     def _reset(self, state: Hashable) -> None:
         self._state = state
@@ -70,19 +94,13 @@ class TermPostings:
         self._summed = {}
         self._totals = np.zeros(0, np.int64)
 
-    def _postings(self, term: str, should_stop: Callable[[], bool] | None) -> tuple[np.ndarray, np.ndarray]:
-        kept = self._terms.get(term)
-        if kept is not None:
-            self._terms.move_to_end(term)
-            return kept
-        rows = self.index.store.search_chunks(f'"{term}"', _EVERY_ROW, None, should_stop)
+    def _keep(self, term: str, rows: list[Hit]) -> None:
         ids = np.fromiter((self._chunk_id(path, start, end) for path, start, end, _ in rows), np.int64, len(rows))
         scores = np.fromiter((score for *_, score in rows), np.float64, len(rows))
         scores = np.maximum(np.rint(scores * SCALE), 1).astype(np.int64)  # every chunk holding it scores > 0
         self._terms[term] = (ids, scores)
         while len(self._terms) > KEPT_TERMS:
             self._terms.popitem(last=False)
-        return ids, scores
 
     def _chunk_id(self, path: str, start: int, end: int) -> int:
         key = (path, start, end)
