@@ -204,3 +204,34 @@ def test_terms_a_search_had_no_time_for_are_fetched_in_the_background(workspace,
     jobs.wait()
     fresh = LexicalSource(workspace.index, BackgroundJobs()).candidates(cursor, Deadline.never())
     assert fresh and lexical.candidates(cursor, Deadline(0)) == fresh  # every term kept: no SQLite asked
+
+
+def _at(workspace: Workspace, path: str, line_text: str, replacement: str) -> Cursor:
+    """The buffer with ``line_text`` made ``replacement`` (indexed), the cursor at its end."""
+    *_, cursor = _keystrokes(workspace, path, line_text, replacement)
+    return cursor
+
+
+def test_kept_postings_survive_typing_in_another_file_and_follow_a_deletion(workspace, monkeypatch):
+    import indexer.store
+
+    lexical = LexicalSource(workspace.index, BackgroundJobs())
+    before = lexical.candidates(_at(workspace, "app/service.py", TYPED, TYPED), Deadline.never())
+    assert before
+    for cursor in _keystrokes(workspace, "app/worker.py", "fetch(path)", "fetch(queue"):
+        lexical.candidates(cursor, Deadline.never())  # typing in another file, then closing it unsaved
+    workspace.index.close_buffer("app/worker.py")
+
+    monkeypatch.setattr(indexer.store, "PROGRESS_STEPS", 1)  # any question to SQLite now runs out of time
+    back = _at(workspace, "app/service.py", TYPED, "response.raise_")  # a new query, its terms all asked before
+    found = lexical.candidates(back, Deadline(0))
+    assert found != before  # not the last hits standing in: a fresh ranking, from kept postings
+    assert found == LexicalSource(workspace.index, BackgroundJobs()).candidates(back, Deadline.never())
+
+    monkeypatch.undo()
+    assert any(c.path == "app/queue.py" for c in found)
+    (workspace.root / "app/queue.py").unlink()
+    workspace.index.refresh(["app/queue.py"])
+    after = lexical.candidates(back, Deadline.never())
+    assert after and not any(c.path == "app/queue.py" for c in after)
+    assert after == LexicalSource(workspace.index, BackgroundJobs()).candidates(back, Deadline.never())

@@ -12,6 +12,8 @@ only its new terms are asked of SQLite.
 from __future__ import annotations
 
 import re
+import threading
+import weakref
 from collections import OrderedDict
 
 from indexer import Index, QueryInterrupted
@@ -47,7 +49,7 @@ class LexicalSource:
         # (generation, path): at that index generation every chunk was current but that path's
         self._current_at: tuple[int, str | None] | None = None
         self.postings = TermPostings(index)
-        self._syncs = 0  # counts syncs of the chunk table started here: each may change every term's scores
+        self._table_at: tuple[tuple, tuple] | None = None  # (what was written, the chunk table's state)
 
     def prepare(self) -> None:
         """Every file's chunks brought up to date now (after indexing, say)."""
@@ -62,7 +64,7 @@ class LexicalSource:
             self._results.move_to_end(key)
             return self._results[key]
         terms = list(dict.fromkeys(search_terms(query).split()))[:MAX_QUERY_TERMS]
-        table = (self._syncs, self.index.generation_excluding(cursor.path))
+        table = self._table(cursor)
         try:
             hits = self.postings.search(
                 terms, table, RESULTS * 2, cursor.path, should_stop=deadline.expired if deadline.limited else None
@@ -79,7 +81,7 @@ class LexicalSource:
         ]
         self._latest[cursor.path] = found
         if stale:
-            self._syncs += 1  # the chunk table is still changing: these postings are not kept
+            _bump_syncs(self.index)  # the chunk table is still changing: these postings are not kept
         else:
             self._results[key] = found
             while len(self._results) > KEPT_RESULTS:
@@ -106,12 +108,34 @@ class LexicalSource:
             self._current_at = (generation, None)
         return stale
 
+    def _table(self, cursor: Cursor) -> tuple:
+        """The state of the chunk table, which every term's BM25 scores depend on. Chunks change
+        only when synced (always through a LexicalSource of this index, which counts it) or when a
+        file is deleted; writing a file leaves its chunks alone (they go stale). So the set of
+        paths is read again only after a file other than the cursor's was written: switching
+        files, or closing a buffer, keeps every term's postings."""
+        written = (self.index.generation_excluding(cursor.path), cursor.path)
+        syncs = _SYNCS.get(self.index, 0)
+        if self._table_at is None or self._table_at[0] != written or self._table_at[1][0] != syncs:
+            self._table_at = (written, (syncs, hash(frozenset(self.index.store.paths()))))
+        return self._table_at[1]
+
     def _sync(self, should_stop=None) -> int:
-        self._syncs += 1
+        _bump_syncs(self.index)
         try:
             return self.index.sync_chunks(should_stop=should_stop)
         finally:
-            self._syncs += 1  # and once more when done: postings fetched meanwhile are not kept
+            _bump_syncs(self.index)  # and once more when done: postings fetched meanwhile are not kept
+
+
+# syncs of each index's chunk table, counted across every LexicalSource of that index
+_SYNCS: weakref.WeakKeyDictionary[Index, int] = weakref.WeakKeyDictionary()
+_SYNCS_LOCK = threading.Lock()
+
+
+def _bump_syncs(index: Index) -> None:
+    with _SYNCS_LOCK:
+        _SYNCS[index] = _SYNCS.get(index, 0) + 1
 
 
 def lexical_query(cursor: Cursor) -> str:
