@@ -216,7 +216,8 @@ def test_kept_postings_survive_typing_in_another_file_and_follow_a_deletion(work
     import indexer.store
 
     lexical = LexicalSource(workspace.index, BackgroundJobs())
-    before = lexical.candidates(_at(workspace, "app/service.py", TYPED, TYPED), Deadline.never())
+    lexical.candidates(_at(workspace, "app/service.py", TYPED, "response"), Deadline.never())  # one OR query
+    before = lexical.candidates(_at(workspace, "app/service.py", TYPED, TYPED), Deadline.never())  # postings
     assert before
     for cursor in _keystrokes(workspace, "app/worker.py", "fetch(path)", "fetch(queue"):
         lexical.candidates(cursor, Deadline.never())  # typing in another file, then closing it unsaved

@@ -4,9 +4,9 @@ The query is the code just above the cursor and the cursor line itself: what the
 tends to look like code written elsewhere for the same purpose (the same API calls, the same names).
 Hits for a query are remembered until a file other than the cursor's changes (the cursor's own
 file is never a hit); BM25's corpus statistics may then lag the cursor file's latest keystrokes,
-a small price for not searching the whole corpus again on every keystroke. A new query (a word
-finished) is scored from per-term postings kept for the current chunk table (postings.py), so
-only its new terms are asked of SQLite.
+a small price for not searching the whole corpus again on every keystroke. The first query at a
+state of the chunk table is one FTS5 OR query; a later new query (a word finished) is scored from
+per-term postings kept for that state (postings.py), so only its new terms are asked of SQLite.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ class LexicalSource:
         self._current_at: tuple[int, str | None] | None = None
         self.postings = TermPostings(index)
         self._table_at: tuple[tuple, tuple] | None = None  # (what was written, the chunk table's state)
+        self._searched_at: tuple | None = None  # the chunk table's state at the last search
 
     def prepare(self) -> None:
         """Every file's chunks brought up to date now (after indexing, say)."""
@@ -65,10 +66,14 @@ class LexicalSource:
             return self._results[key]
         terms = list(dict.fromkeys(search_terms(query).split()))[:MAX_QUERY_TERMS]
         table = self._table(cursor)
+        should_stop = deadline.expired if deadline.limited else None
         try:
-            hits = self.postings.search(
-                terms, table, RESULTS * 2, cursor.path, should_stop=deadline.expired if deadline.limited else None
-            )
+            if self._searched_at != table:  # the first search here: one OR query costs less than every term's postings
+                self._searched_at = table
+                hits = self.index.search_code(query, RESULTS * 2, exclude_path=cursor.path, should_stop=should_stop)
+                hits.sort(key=lambda hit: (-hit[3], hit[0], hit[1]))  # ties as the postings order them
+            else:
+                hits = self.postings.search(terms, table, RESULTS * 2, cursor.path, should_stop=should_stop)
         except QueryInterrupted:
             # out of time: the terms still missing are fetched in the background (the next keystrokes
             # find them kept), and the hits of this file's last query (nearly the same words) stand in
