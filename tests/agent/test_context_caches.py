@@ -227,3 +227,22 @@ def test_a_lexical_search_out_of_time_is_abandoned_and_the_files_last_hits_stand
     moved = _type(workspace, "app/service.py", "wait = backoff(attempt)", "delay = backoff(retries)")
     assert lexical(PackRequest(moved, 300), Deadline(0)) == found  # a new query, no time: the last hits
     assert lexical(PackRequest(moved, 300), Deadline.never()) != []  # with time, the new query runs
+
+
+def test_the_reference_graph_stands_while_other_files_hold_its_contents_and_follows_real_changes(workspace, tokenizer):
+    packer = ContextPacker(workspace.index, tokenizer)
+    packer.prepare()
+    built = packer.graph._graph
+    cursor = _cursor(workspace, "app/service.py", "wait = backoff(")
+    _type(workspace, "app/retry.py", "def backoff", "def backof")  # typed in another file, then closed unsaved
+    workspace.index.close_buffer("app/retry.py")
+    pack = packer.pack(PackRequest(cursor, 800))
+    assert packer.graph._graph is built  # the same contents: no rebuild
+    assert _items(pack) == _items(ContextPacker(workspace.index, tokenizer).pack(PackRequest(cursor, 800)))
+
+    retry = (workspace.root / "app/retry.py").read_text()
+    workspace.index.update("app/retry.py", retry + "\n\ndef jitter(seconds: float) -> float:\n    return seconds\n")
+    pack = packer.pack(PackRequest(cursor, 800))
+    assert packer.graph._graph is not built  # a real change: rebuilt
+    assert packer.graph._graph.generation == workspace.index.generation
+    assert _items(pack) == _items(ContextPacker(workspace.index, tokenizer).pack(PackRequest(cursor, 800)))

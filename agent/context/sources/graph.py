@@ -2,6 +2,11 @@
 
 Seeded at the cursor's file (and open and recently edited files), it surfaces the definitions the
 cursor's neighbourhood leans on most — useful when the line being typed names nothing yet.
+
+The graph is a function of the files' contents, so it remembers the content hash of every file it
+was built from: when files were written since but hold the same contents again (a buffer closed
+unsaved, an edit undone, a save of what the index already had from the buffer), the graph stands
+as it is instead of being rebuilt (0.5-0.8 s over the standard library).
 """
 
 from __future__ import annotations
@@ -33,16 +38,40 @@ class GraphSource:
         self.files = files
         self.jobs = jobs
         self._graph: ReferenceGraph | None = None
+        self._contents: dict[str, tuple[str, int]] = {}  # per path, (hash, flags) the graph was built from
         self._found: dict[tuple, list[Candidate]] = {}
         self._lock = threading.Lock()
 
     def refresh(self, generation: int | None = None) -> ReferenceGraph:
         generation = self.index.generation if generation is None else generation
+        contents = self._file_contents()  # read before the edges: a file written in between reads as changed
         graph = build_graph(self.index.reference_edges(), generation)
         with self._lock:
             self._graph = graph
+            self._contents = contents
             self._found.clear()
         return graph
+
+    def _file_contents(self) -> dict[str, tuple[str, int]]:
+        return {path: (row.hash, row.flags) for path, row in self.index.store.files().items()}
+
+    def _still_current(self, graph: ReferenceGraph, cursor_path: str) -> bool:
+        """Whether every file but the cursor's holds the contents the graph was built from; if so
+        the graph is stamped with the current generation (it is what a rebuild would give)."""
+        generation = self.index.generation  # read first: a write after it leaves the stamp behind
+        with self._lock:
+            built_from = self._contents if self._graph is graph else None
+        if built_from is None:
+            return False
+        now = self._file_contents()
+        if now.keys() != built_from.keys():
+            return False
+        if any(now[path] != built_from[path] for path in now if path != cursor_path):
+            return False
+        with self._lock:
+            if self._graph is graph:
+                graph.generation = max(graph.generation, generation)
+        return True
 
     def _current(self, cursor_path: str, deadline: Deadline) -> ReferenceGraph:
         """The graph as of the last change to a file other than the cursor's: the references being
@@ -50,6 +79,8 @@ class GraphSource:
         reference in the workspace) on each keystroke would cost more than all the rest."""
         wanted = self.index.generation_excluding(cursor_path)
         graph = self._graph
+        if graph is not None and graph.generation < wanted and self._still_current(graph, cursor_path):
+            return graph
         if (graph is None or graph.generation < wanted) and not deadline.limited:
             return self.refresh(self.index.generation)
         if graph is None or graph.generation < wanted:
