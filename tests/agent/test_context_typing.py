@@ -131,6 +131,7 @@ def test_while_typing_the_lexical_source_finds_what_a_fresh_one_finds(workspace)
         ("app/service.py", "from .retry import backoff", "from .queue import Queue"),  # an import line
         ("app/http.py", "The body parsed as JSON.", "Parsed: self.status and Client.send"),  # a docstring
         ("app/http.py", "return json.loads(self.body)", "return self.raise_for_status("),  # a method's body
+        ("app/queue.py", "    def put(self, job: str) -> None:", "class Stack(Queue):"),  # ends a class, starts one
     ],
 )
 def test_while_typing_the_definitions_source_finds_what_a_fresh_one_finds(workspace, path, line_text, replacement):

@@ -55,10 +55,16 @@ class _OffLine:
 
 
 class UsesAround:
-    """The names of a buffer's lines other than the cursor's, kept while only the cursor's line changes."""
+    """The names of a buffer's lines other than the cursor's, kept while only the cursor's line changes.
+
+    Two levels: the names themselves (a function of the other lines alone) and their order, which
+    also depends on the enclosing definition and the import lines. A keystroke that reshapes the
+    file's definitions (`c` ending a body, `class X(Y):` starting one) moves the enclosing
+    definition but no other line, so only the sort is done again, not the scan of every line."""
 
     def __init__(self) -> None:
         self._kept: tuple[tuple, _OffLine] | None = None
+        self._names: tuple[tuple, tuple[list[NameUse], frozenset[str]]] | None = None
         self._lock = threading.Lock()
 
     def around(self, search: _Search, lines: list[str], import_lines: frozenset[int]) -> _OffLine:
@@ -69,16 +75,27 @@ class UsesAround:
             kept = self._kept
         if kept is not None and kept[0] == key:
             return kept[1]
-        row = search.cursor.line
-        others = lines[: row - 1] + lines[row:]
-        uses = search.sorted_uses_off_line(lines, import_lines)
-        found = _OffLine(
-            uses,
-            frozenset(chain.rsplit(".", 1)[-1] for line in others for chain in line_names(line)),
-            frozenset(use.chain.split(".", 1)[0] for use in uses),
-        )
+        uses, last_parts = self._names_off_line(search, lines)
+        ordered = search.sorted_uses_off_line(uses, import_lines)
+        found = _OffLine(ordered, last_parts, frozenset(use.chain.split(".", 1)[0] for use in ordered))
         with self._lock:
             self._kept = (key, found)
+        return found
+
+    def _names_off_line(self, search: _Search, lines: list[str]) -> tuple[list[NameUse], frozenset[str]]:
+        """Every name on the other lines (with its distance from the cursor's line), and the last
+        part of every dotted name there."""
+        row = search.cursor.line
+        key = (search.receiver_text, row)
+        with self._lock:
+            kept = self._names
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        others = lines[: row - 1] + lines[row:]
+        uses = names_in_lines(lines[: row - 1], 1, row) + names_in_lines(lines[row:], row + 1, row)
+        found = (uses, frozenset(chain.rsplit(".", 1)[-1] for line in others for chain in line_names(line)))
+        with self._lock:
+            self._names = (key, found)
         return found
 
 
@@ -194,10 +211,9 @@ class _Search:
     def _use_order(self, use: NameUse) -> tuple[int, int]:
         return (self._tier_of(use), self._distance(use))
 
-    def sorted_uses_off_line(self, lines: list[str], import_lines: frozenset[int]) -> list[NameUse]:
-        """Names on every line but the cursor's and the imports', nearest (by tier, then distance) first."""
-        row = self.cursor.line
-        uses = names_in_lines(lines[: row - 1], 1, row) + names_in_lines(lines[row:], row + 1, row)
+    def sorted_uses_off_line(self, uses: list[NameUse], import_lines: frozenset[int]) -> list[NameUse]:
+        """The names of every line but the cursor's, those of the imports left out, nearest (by
+        tier, then distance) first."""
         return sorted((use for use in uses if use.line not in import_lines), key=self._use_order)
 
     # -- adding ----------------------------------------------------------------------------
