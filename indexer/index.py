@@ -524,8 +524,13 @@ class Index:
         """Everything defined directly in a class (then in its bases, nearest first) or a module."""
         return all_member_definitions(self.store, definition)
 
-    def reference_totals(self, names: Iterable[str]) -> dict[str, int]:
-        return self.store.reference_totals(names)
+    def reference_totals(self, names: Iterable[str], exclude_path: str | None = None) -> dict[str, int]:
+        """How often each name is referenced in the workspace (in every file but ``exclude_path``)."""
+        return self.store.reference_totals(names, exclude_path)
+
+    def file_reference_counts(self, path: str, names: Iterable[str]) -> dict[str, int]:
+        """How often each name is referenced in one file (its buffer when one is open)."""
+        return self.store.file_reference_counts(path, names)
 
     def source_text(self, path: str) -> str | None:
         """A file's text as the index sees it: the editor's buffer when one is open, else the disk."""

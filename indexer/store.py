@@ -584,19 +584,31 @@ class Store:
                 (name,),
             ).fetchall()
 
-    def reference_totals(self, names: Iterable[str]) -> dict[str, int]:
-        """How often each name is referenced in the whole workspace (a popularity prior)."""
+    def reference_totals(self, names: Iterable[str], exclude_path: str | None = None) -> dict[str, int]:
+        """How often each name is referenced in the whole workspace (a popularity prior), or in every
+        file but ``exclude_path``."""
+        excluded = "" if exclude_path is None else " AND file_id IS NOT (SELECT id FROM files WHERE path=?)"
+        tail = () if exclude_path is None else (exclude_path,)
+        return self._name_sums(f"SELECT name, sum(count) FROM refs WHERE name IN ({{marks}}){excluded} GROUP BY name",
+                               names, tail)  # fmt: skip
+
+    def file_reference_counts(self, path: str, names: Iterable[str]) -> dict[str, int]:
+        """How often each name is referenced in one file."""
+        return self._name_sums(
+            "SELECT name, count FROM refs WHERE file_id = (SELECT id FROM files WHERE path=?) AND name IN ({marks})",
+            names,
+            (),
+            head=(path,),
+        )
+
+    def _name_sums(self, sql: str, names: Iterable[str], tail: tuple, head: tuple = ()) -> dict[str, int]:
         wanted = list(dict.fromkeys(names))
         totals: dict[str, int] = {}
         with self._lock:
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                totals.update(
-                    self._db.execute(
-                        f"SELECT name, sum(count) FROM refs WHERE name IN ({marks}) GROUP BY name", chunk
-                    ).fetchall()
-                )
+                query = sql.format(marks=",".join("?" * len(chunk)))
+                totals.update(self._db.execute(query, (*head, *chunk, *tail)).fetchall())
         return totals
 
     def reference_edges(self, max_definers: int) -> list[tuple[str, str, str, int]]:

@@ -74,6 +74,21 @@ def test_references_are_grouped_by_file_with_enclosing_definition(py_project, ma
     }
 
 
+def test_reference_totals_split_into_other_files_and_one_file_add_up(py_project, make_index):
+    index = make_index(py_project)
+    index.build()
+    names = ["total", "Cart", "describe", "not_a_name"]
+    whole = index.reference_totals(names)
+    assert whole["total"] == sum(count for _, count in index.store.reference_counts("total")) > 0
+    for path in ("src/shop/util/text.py", "tests/test_shop.py", "not/a/file.py"):
+        others = index.reference_totals(names, exclude_path=path)
+        own = index.file_reference_counts(path, names)
+        assert {n: others.get(n, 0) + own.get(n, 0) for n in names} == {n: whole.get(n, 0) for n in names}
+    assert index.file_reference_counts("src/shop/util/text.py", names)["total"] == 2
+    index.update("src/shop/util/text.py", "total = 1\nprint(total, total)\n")  # a buffer counts as it reads
+    assert index.file_reference_counts("src/shop/util/text.py", ["total"]) == {"total": 2}
+
+
 def test_rebuild_skips_unchanged_and_reparses_only_changed_files(py_project, make_index):
     index = make_index(py_project)
     index.build()

@@ -236,7 +236,7 @@ class _Search:
         """Every member of a class or module, the likeliest first, as headers only."""
         members = [m for m in self.lookups.all_members(self.state, owner) if m.definition.name.startswith(partial)]
         in_buffer = self._names_in_buffer()
-        popularity = self.lookups.reference_totals(m.definition.name for m in members)
+        popularity = self.lookups.reference_totals(self.state, (m.definition.name for m in members))
 
         def likeliness(member: StoredDefinition) -> tuple[int, int, int]:
             name = member.definition.name

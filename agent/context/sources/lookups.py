@@ -9,8 +9,8 @@ the typing) is kept under an exact key that adds every definition of that file a
 holds it, docstrings aside (no answer depends on one; a kept answer's definitions of the file are
 replaced by their current rows): typing inside a body or a docstring leaves the key alone, so
 local names resolve from memory too, and a plain local name is answered from the file's
-definitions without a query. Counts of references
-change with every keystroke, so they are kept per exact index generation only.
+definitions without a query. Counts of references are the other files' totals, kept while no
+other file changes, plus the cursor file's own counts, asked at each keystroke.
 """
 
 from __future__ import annotations
@@ -103,10 +103,19 @@ class IndexLookups:
             self._keep(self._answers, KEPT_STATES, state.loose, question, found)
         return found
 
-    def reference_totals(self, names: Iterable[str]) -> dict[str, int]:
+    def reference_totals(self, state: LookupState, names: Iterable[str]) -> dict[str, int]:
+        """Workspace-wide reference counts: the other files' totals are remembered while no other
+        file changes; the cursor's file, which every keystroke changes, is counted anew."""
         wanted = tuple(sorted(set(names)))
-        state = ("generation", self.index.generation)
-        return self._remembered(state, ("totals", wanted), lambda: self.index.reference_totals(wanted))
+        others = self._remembered(
+            ("others", state.loose[:2]),
+            ("totals", wanted),
+            lambda: self.index.reference_totals(wanted, exclude_path=state.path),
+        )
+        totals = dict(others)
+        for name, count in self.index.file_reference_counts(state.path, wanted).items():
+            totals[name] = totals.get(name, 0) + count
+        return totals
 
     def _remembered(self, state: tuple, question: tuple, answer: Callable[[], T]) -> T:
         with self._lock:
