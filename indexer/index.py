@@ -127,6 +127,8 @@ class Index:
         self._buffers = Buffers()
         self._layout: RepoLayout | None = None
         self._write_lock = threading.RLock()
+        self._chunk_syncs = 0  # syncs of the lexical chunk table, counted as they begin and end
+        self._chunk_syncs_lock = threading.Lock()
 
     def close(self) -> None:
         self.store.close()
@@ -492,21 +494,35 @@ class Index:
         """Files whose search chunks are missing or out of date (0 when lexical search is current)."""
         return len(self.store.stale_chunk_files())
 
+    @property
+    def chunk_syncs(self) -> int:
+        """How many syncs of the chunk table have begun or ended: anything scored over the chunks
+        (BM25 statistics) holds while this and the set of files stand still."""
+        return self._chunk_syncs
+
+    def _count_chunk_sync(self) -> None:
+        with self._chunk_syncs_lock:
+            self._chunk_syncs += 1
+
     def sync_chunks(self, should_stop: Callable[[], bool] | None = None) -> int:
         """Bring the lexical search chunks up to date, a batch of files per transaction so editor
         updates are never held up long. Returns how many files are still stale."""
-        stale = self.store.stale_chunk_files()
-        while stale and not (should_stop and should_stop()):
-            batch, stale = stale[:CHUNK_SYNC_BATCH], stale[CHUNK_SYNC_BATCH:]
-            prepared = []
-            for path, file_hash in batch:
-                lines = (self.source_text(path) or "").split("\n")
-                definitions = [stored.definition for stored in self.store.definitions_in(path)]
-                prepared.append((path, file_hash, file_chunks(definitions, lines)))
-            with self._write_lock, self.store.transaction():
-                for path, file_hash, chunks in prepared:
-                    self.store.put_chunks(path, file_hash, chunks)
-        return len(stale)
+        self._count_chunk_sync()
+        try:
+            stale = self.store.stale_chunk_files()
+            while stale and not (should_stop and should_stop()):
+                batch, stale = stale[:CHUNK_SYNC_BATCH], stale[CHUNK_SYNC_BATCH:]
+                prepared = []
+                for path, file_hash in batch:
+                    lines = (self.source_text(path) or "").split("\n")
+                    definitions = [stored.definition for stored in self.store.definitions_in(path)]
+                    prepared.append((path, file_hash, file_chunks(definitions, lines)))
+                with self._write_lock, self.store.transaction():
+                    for path, file_hash, chunks in prepared:
+                        self.store.put_chunks(path, file_hash, chunks)
+            return len(stale)
+        finally:
+            self._count_chunk_sync()  # once more when done: what was scored during the sync is not kept
 
     def search_code(
         self, text: str, limit: int = 50, exclude_path: str | None = None, should_stop=None

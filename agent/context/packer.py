@@ -48,7 +48,7 @@ class ContextPacker:
         self.retention = Retention()
         definitions = DefinitionSource(index, self.files)
         self.graph = graph = GraphSource(index, self.files, self.jobs)
-        self.lexical = lexical = LexicalSource(index, self.jobs)
+        lexical = LexicalSource(index, self.jobs)
         recent = RecentSource(index, self.files)
         self.sources: dict[str, Callable[[PackRequest, Deadline], list[Candidate]]] = {
             "definitions": lambda request, deadline: definitions.candidates(request.cursor, deadline),
@@ -62,7 +62,7 @@ class ContextPacker:
         file's token count (kept on disk per content) and map lines, the lexical search chunks,
         the reference graph. Returns the files' total tokens."""
         total = self.stable.prepare(progress)
-        self.lexical.prepare()
+        self.index.sync_chunks()
         self.graph.refresh()
         return total
 

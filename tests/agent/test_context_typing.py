@@ -123,6 +123,23 @@ def test_while_typing_the_lexical_source_finds_what_a_fresh_one_finds(workspace)
         assert [(c.path, c.start_line, c.end_line) for c in found] == [hit[:3] for hit in expected][:40]
 
 
+def test_a_chunk_sync_made_straight_on_the_index_drops_the_kept_postings(workspace):
+    typing = LexicalSource(workspace.index, BackgroundJobs())
+    cursors = list(_keystrokes(workspace, "app/service.py", TYPED, "wait = queue.take(attempt)"))
+    for cursor in cursors[:3]:  # the second search on scores from kept postings
+        typing.candidates(cursor, Deadline.never())
+    retry = "def take_twice(queue, attempt):\n    wait = queue.take(attempt)\n    return queue.take(wait)\n"
+    workspace.index.update("app/retry.py", retry)  # a file already chunked: the set of paths stays
+    cursor = cursors[-1]
+    before = typing._table(cursor)
+    workspace.index.sync_chunks()  # not through any LexicalSource: the index counts it
+    assert typing._table(cursor) != before  # so every kept term's postings are dropped
+    fresh = LexicalSource(workspace.index, BackgroundJobs())
+    found = typing.candidates(cursor, Deadline.never())
+    assert found == fresh.candidates(cursor, Deadline.never())
+    assert any(c.path == "app/retry.py" and c.start_line == 1 for c in found)
+
+
 @pytest.mark.parametrize(
     ("path", "line_text", "replacement"),
     [

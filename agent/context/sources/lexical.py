@@ -12,8 +12,6 @@ per-term postings kept for that state (postings.py), so only its new terms are a
 from __future__ import annotations
 
 import re
-import threading
-import weakref
 from collections import OrderedDict
 
 from indexer import Index, QueryInterrupted
@@ -51,10 +49,7 @@ class LexicalSource:
         self.postings = TermPostings(index)
         self._table_at: tuple[tuple, tuple] | None = None  # (what was written, the chunk table's state)
         self._searched_at: tuple | None = None  # the chunk table's state at the last search
-
-    def prepare(self) -> None:
-        """Every file's chunks brought up to date now (after indexing, say)."""
-        self._sync()
+        self._unsettled = 0  # searches made while chunks were stale: their postings are not kept
 
     def candidates(self, cursor: Cursor, deadline: Deadline) -> list[Candidate]:
         stale = self._stale(cursor, deadline)
@@ -86,7 +81,7 @@ class LexicalSource:
         ]
         self._latest[cursor.path] = found
         if stale:
-            _bump_syncs(self.index)  # the chunk table is still changing: these postings are not kept
+            self._unsettled += 1  # the chunk table is still changing: these postings are not kept
         else:
             self._results[key] = found
             while len(self._results) > KEPT_RESULTS:
@@ -106,41 +101,24 @@ class LexicalSource:
             self._current_at = (generation, cursor.path if stale_paths else None)
             return 0
         if len(others) > INLINE_SYNC_LIMIT and deadline.limited:
-            self.jobs.start("lexical-chunks", self._sync)
+            self.jobs.start("lexical-chunks", self.index.sync_chunks)
             raise NotReady(f"{len(others)} files to chunk for lexical search")
-        stale = self._sync(should_stop=deadline.expired if deadline.limited else None)
+        stale = self.index.sync_chunks(should_stop=deadline.expired if deadline.limited else None)
         if not stale:
             self._current_at = (generation, None)
         return stale
 
     def _table(self, cursor: Cursor) -> tuple:
         """The state of the chunk table, which every term's BM25 scores depend on. Chunks change
-        only when synced (always through a LexicalSource of this index, which counts it) or when a
-        file is deleted; writing a file leaves its chunks alone (they go stale). So the set of
-        paths is read again only after a file other than the cursor's was written: switching
-        files, or closing a buffer, keeps every term's postings."""
+        only when synced (the index counts its syncs) or when a file is deleted; writing a file
+        leaves its chunks alone (they go stale). So the set of paths is read again only after a
+        file other than the cursor's was written: switching files, or closing a buffer, keeps every
+        term's postings."""
         written = (self.index.generation_excluding(cursor.path), cursor.path)
-        syncs = _SYNCS.get(self.index, 0)
+        syncs = (self.index.chunk_syncs, self._unsettled)
         if self._table_at is None or self._table_at[0] != written or self._table_at[1][0] != syncs:
             self._table_at = (written, (syncs, hash(frozenset(self.index.store.paths()))))
         return self._table_at[1]
-
-    def _sync(self, should_stop=None) -> int:
-        _bump_syncs(self.index)
-        try:
-            return self.index.sync_chunks(should_stop=should_stop)
-        finally:
-            _bump_syncs(self.index)  # and once more when done: postings fetched meanwhile are not kept
-
-
-# syncs of each index's chunk table, counted across every LexicalSource of that index
-_SYNCS: weakref.WeakKeyDictionary[Index, int] = weakref.WeakKeyDictionary()
-_SYNCS_LOCK = threading.Lock()
-
-
-def _bump_syncs(index: Index) -> None:
-    with _SYNCS_LOCK:
-        _SYNCS[index] = _SYNCS.get(index, 0) + 1
 
 
 def lexical_query(cursor: Cursor) -> str:
