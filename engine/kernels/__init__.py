@@ -24,6 +24,16 @@ def available() -> bool:
     return torch.cuda.is_available() and importlib.util.find_spec("triton") is not None
 
 
+def apply_to(x: Tensor, override: bool | None) -> bool:
+    """Whether a module's kernel path runs for input ``x``: its ``use_kernels`` override when set, else
+    on CUDA inputs, with no gradient recorded, where the kernels can run."""
+    if override is not None:
+        return override
+    import torch
+
+    return x.is_cuda and not torch.is_grad_enabled() and available()
+
+
 def indexer_topk(q: Tensor, k: Tensor, weights: Tensor, start_pos: int, topk: int) -> Tensor:
     """Indices [B, S, min(topk, T)] (int32, -1 where a row sees fewer keys) of each query's top-k index scores."""
     from .indexer import indexer_topk as run
@@ -54,4 +64,4 @@ def engram_gather(table: Tensor, offsets: Tensor, hash_ids: Tensor) -> Tensor:
     return run(table, offsets, hash_ids)
 
 
-__all__ = ["available", "engram_gather", "index_scores", "indexer_topk", "sparse_mla_attention"]
+__all__ = ["apply_to", "available", "engram_gather", "index_scores", "indexer_topk", "sparse_mla_attention"]

@@ -361,11 +361,9 @@ class MLA(nn.Module):
         return out, DSAAux(index_score, keep, probs.detach().sum(2))
 
     def _kernels_apply(self, x: Tensor) -> bool:
-        if self.use_kernels is not None:
-            return self.use_kernels
         from engine import kernels
 
-        return x.is_cuda and not torch.is_grad_enabled() and kernels.available()
+        return kernels.apply_to(x, self.use_kernels)
 
     def _attend_sparse_kernels(self, x, qr, q_nope, q_pe, kv, k_pe, start_pos: int, freqs: Tensor) -> Tensor:
         """Causal sparse attention through the Triton kernels: indexer top-k, then absorbed MLA over the selection."""

@@ -136,11 +136,9 @@ class MultiHeadEmbedding(nn.Module):
         return cached
 
     def _kernels_apply(self, hash_ids: torch.Tensor) -> bool:
-        if self.use_kernels is not None:
-            return self.use_kernels
         from engine import kernels
 
-        return hash_ids.is_cuda and not torch.is_grad_enabled() and kernels.available()
+        return kernels.apply_to(hash_ids, self.use_kernels)
 
     def gather_on_host(self, hash_ids: torch.Tensor, pinned: bool = False) -> torch.Tensor:
         """Rows gathered on the CPU, into pinned memory when asked (the source of an async copy)."""

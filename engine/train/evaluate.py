@@ -113,7 +113,7 @@ def line_cases(
     after a line's indentation, the rest of the line as the target, followed by <|endoftext|> (the model must also
     know where the line ends)."""
     rng = random.Random(seed)
-    special = {name: tokenizer.token_to_id(name) for name in (EOT, *WHOLEREPO.special_tokens)}
+    eot = tokenizer.token_to_id(EOT)
     order = list(files)
     rng.shuffle(order)
     cases: list[Case] = []
@@ -131,7 +131,7 @@ def line_cases(
             suffix = tokenizer.encode(text[end:], add_special_tokens=False).ids[:suffix_tokens]
             rendered = WHOLEREPO.fim(_decode(tokenizer, prefix), _decode(tokenizer, suffix))
             prompt = tokenizer.encode(rendered, add_special_tokens=False).ids
-            target = tokenizer.encode(text[begin:end], add_special_tokens=False).ids + [special[EOT]]
+            target = tokenizer.encode(text[begin:end], add_special_tokens=False).ids + [eot]
             cases.append(Case(prompt, target, tag=source.path))
             if len(cases) >= n_cases:
                 return cases
