@@ -587,28 +587,23 @@ class Store:
     def reference_totals(self, names: Iterable[str], exclude_path: str | None = None) -> dict[str, int]:
         """How often each name is referenced in the whole workspace (a popularity prior), or in every
         file but ``exclude_path``."""
-        excluded = "" if exclude_path is None else " AND file_id IS NOT (SELECT id FROM files WHERE path=?)"
-        tail = () if exclude_path is None else (exclude_path,)
-        return self._name_sums(f"SELECT name, sum(count) FROM refs WHERE name IN ({{marks}}){excluded} GROUP BY name",
-                               names, tail)  # fmt: skip
+        return self._sum_references(names, "file_id IS NOT (SELECT id FROM files WHERE path=?)", exclude_path)
 
     def file_reference_counts(self, path: str, names: Iterable[str]) -> dict[str, int]:
         """How often each name is referenced in one file."""
-        return self._name_sums(
-            "SELECT name, count FROM refs WHERE file_id = (SELECT id FROM files WHERE path=?) AND name IN ({marks})",
-            names,
-            (),
-            head=(path,),
-        )
+        return self._sum_references(names, "file_id = (SELECT id FROM files WHERE path=?)", path)
 
-    def _name_sums(self, sql: str, names: Iterable[str], tail: tuple, head: tuple = ()) -> dict[str, int]:
+    def _sum_references(self, names: Iterable[str], file_filter: str, path: str | None) -> dict[str, int]:
+        """Per name, its references summed over the files ``file_filter`` admits for ``path`` (a
+        path of None matches no file, so ``IS NOT`` then admits every file)."""
         wanted = list(dict.fromkeys(names))
         totals: dict[str, int] = {}
         with self._lock:
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
-                query = sql.format(marks=",".join("?" * len(chunk)))
-                totals.update(self._db.execute(query, (*head, *chunk, *tail)).fetchall())
+                marks = ",".join("?" * len(chunk))
+                query = f"SELECT name, sum(count) FROM refs WHERE name IN ({marks}) AND {file_filter} GROUP BY name"
+                totals.update(self._db.execute(query, (*chunk, path)).fetchall())
         return totals
 
     def reference_edges(self, max_definers: int) -> list[tuple[str, str, str, int]]:
