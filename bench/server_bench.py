@@ -27,7 +27,7 @@ from pathlib import Path
 from lsprotocol import types as t
 
 from tests.engine.openai_stub_server import Reply, StubServer, completion_chunk
-from tests.lsp_server.server_session import Session, capabilities, start, stop
+from tests.lsp_server.server_session import Session, serving
 
 RESULTS = Path(__file__).parent / "results" / "server.json"
 OVERHEAD_REQUESTS = 200
@@ -92,16 +92,10 @@ async def json_session(model_url: str, folder: str) -> AsyncIterator[Session]:
     shutil.copytree(stdlib / "json", root / "json", ignore=shutil.ignore_patterns("__pycache__"))
     options = {
         "backend": {"kind": "openai", "url": model_url, "model": "qwen2.5-coder-7b", "tokenizer": "estimate"},
-        "index_dir": str(Path(folder) / "index"),
         "budgets": {"context_tokens": 4096},
     }
-    session = await start(root, options, capabilities("neovim@v0.11.0"))
-    try:
-        await session.wait_status("index", "ready")
-        await session.wait_status("engine", "ready")
+    async with serving(root, Path(folder) / "index", options) as session:
         yield session
-    finally:
-        await stop(session)
 
 
 async def run_async() -> dict:

@@ -4,8 +4,10 @@ small fixture repository, for the test_server_* modules."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import textwrap
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from lsprotocol import types as t
@@ -152,3 +154,16 @@ async def start(
 async def stop(session: Session) -> None:
     await session.client.shutdown_session()
     await session.client.stop()
+
+
+@contextlib.asynccontextmanager
+async def serving(root: Path, index_dir: Path, options: dict) -> AsyncIterator[Session]:
+    """``root`` served with ``options`` (the index in ``index_dir``) to a Neovim client, once the index
+    is built and the model answers; shut down on leaving."""
+    session = await start(root, {**options, "index_dir": str(index_dir)}, capabilities("neovim@v0.11.0"))
+    try:
+        await session.wait_status("index", "ready")
+        await session.wait_status("engine", "ready")
+        yield session
+    finally:
+        await stop(session)

@@ -15,7 +15,7 @@ import pytest_asyncio
 from lsprotocol import types as t
 
 from ..engine.fault_server import FaultServer
-from .server_session import capabilities, start, stop, write_repo
+from .server_session import serving, write_repo
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 DEADLINE_S = 2.0
@@ -48,8 +48,6 @@ async def model():
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def session(tmp_path_factory, model):
-    base = tmp_path_factory.mktemp("faults")
-    root = write_repo(base / "repo")
     options = {
         "backend": {
             "kind": "openai",
@@ -60,15 +58,12 @@ async def session(tmp_path_factory, model):
         },
         "budgets": {"context_tokens": 1000, "max_tokens": 16},
         "completion": {"deadline_s": DEADLINE_S, "recheck_first_s": 0.1, "recheck_max_s": RECHECK_MAX_S},
-        "index_dir": str(base / "index"),
         "debounce": {"max_ms": 0},
     }
-    session = await start(root, options, capabilities("neovim@v0.11.0"))
-    await session.wait_status("index", "ready")
-    await session.wait_status("engine", "ready")
-    session.open(FILE, "x = \n")
-    yield session
-    await stop(session)
+    base = tmp_path_factory.mktemp("faults")
+    async with serving(write_repo(base / "repo"), base / "index", options) as session:
+        session.open(FILE, "x = \n")
+        yield session
 
 
 class Typist:

@@ -12,7 +12,7 @@ import pytest_asyncio
 from bench.load_bench import RATE, Buffer, edit_storm, runtime, storm
 
 from ..engine.fault_server import FaultServer
-from .server_session import capabilities, start, stop, write_repo
+from .server_session import serving, write_repo
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 FILES = ("main.py", "report.py", "shapes.py")
@@ -29,18 +29,13 @@ async def model():
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def session(tmp_path_factory, model):
-    base = tmp_path_factory.mktemp("load")
-    root = write_repo(base / "repo")
     options = {
         "backend": {"kind": "openai", "url": model.url, "model": "qwen2.5-coder-7b", "tokenizer": "estimate"},
         "budgets": {"context_tokens": 1000, "max_tokens": 16},
-        "index_dir": str(base / "index"),
     }
-    session = await start(root, options, capabilities("neovim@v0.11.0"))
-    await session.wait_status("index", "ready")
-    await session.wait_status("engine", "ready")
-    yield session
-    await stop(session)
+    base = tmp_path_factory.mktemp("load")
+    async with serving(write_repo(base / "repo"), base / "index", options) as session:
+        yield session
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from lsprotocol import types as t
 from pygls.exceptions import JsonRpcException
 
 from ..engine.openai_stub_server import Pause, Reply, StubServer, completion_chunk
-from .server_session import REPORT, capabilities, start, stop, write_repo
+from .server_session import REPORT, serving, write_repo
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 COMPLETIONS = "/v1/completions"
@@ -25,19 +25,14 @@ async def stub():
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def session(tmp_path_factory, stub):
-    base = tmp_path_factory.mktemp("completion")
-    root = write_repo(base / "repo")
     options = {
         "backend": {"kind": "openai", "url": stub.url, "model": "qwen2.5-coder-7b", "tokenizer": "estimate"},
         "budgets": {"context_tokens": 2000, "max_tokens": 48},
-        "index_dir": str(base / "index"),
         "debounce": {"max_ms": 0},
     }
-    session = await start(root, options, capabilities("neovim@v0.11.0"))
-    await session.wait_status("index", "ready")
-    await session.wait_status("engine", "ready")
-    yield session
-    await stop(session)
+    base = tmp_path_factory.mktemp("completion")
+    async with serving(write_repo(base / "repo"), base / "index", options) as session:
+        yield session
 
 
 def script(stub: StubServer, *pieces) -> None:
