@@ -3,7 +3,9 @@
 Each language only supplies a query following the capture convention of
 ``languages/base.py`` plus small hooks. A single ``QueryCursor.captures`` pass is used because
 the tree walk dominates the cost; definitions are paired with their ``@name`` captures by
-document order (a definition's name always precedes any definition nested inside it).
+document order (a definition's name always precedes any definition nested inside it). Where the
+compiled scanner is built (``native/``), it takes over the references and narrows the query's
+walk; both paths give the same results.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 from .languages import LanguageSpec
 from .model import Definition, ParsedFile
+from .native import scanner_for
+from .store import pack_references
 
 MAX_SIGNATURE_CHARS = 400
 MAX_DOC_CHARS = 2000
@@ -28,6 +32,7 @@ class Extractor:
         self._definition_captures = [
             name for name in _capture_names(self.query) if name.startswith("definition.")
         ]
+        self._scanner = scanner_for(self.language, spec.grammar(), spec.query, spec.ignored_references)
 
     def parse(self, source: bytes, old_tree: Tree | None = None) -> Tree:
         if old_tree is None:
@@ -36,17 +41,26 @@ class Extractor:
 
     def extract(self, tree: Tree, source: bytes, byte_range: tuple[int, int] | None = None) -> ParsedFile:
         """Everything in the file, or only what lies in ``byte_range`` (whole top-level statements)."""
+        parsed, references = self._extract(tree, source, byte_range, packed=False)
+        parsed.references = references
+        return parsed
+
+    def extract_packed(self, tree: Tree, source: bytes) -> tuple[ParsedFile, dict[str, bytes]]:
+        """The whole file's extraction for the store: references packed (``pack_references``) apart
+        from ``parsed``, whose own ``references`` stay empty."""
+        return self._extract(tree, source, None, packed=True)
+
+    def _extract(
+        self, tree: Tree, source: bytes, byte_range: tuple[int, int] | None, packed: bool
+    ) -> tuple[ParsedFile, dict]:
         root = tree.root_node
-        cursor = QueryCursor(self.query)
-        if byte_range is None:
-            captures = cursor.captures(root)
+        scanner = self._scanner if byte_range is None else None
+        if scanner is not None and scanner.fits(tree):
+            scanned = scanner.scan(tree, source)
+            captures = scanned.captures
         else:
-            cursor.set_byte_range(*byte_range)  # matches may still reach past the range: trim them
-            low, high = byte_range
-            captures = {
-                name: [n for n in nodes if n.start_byte >= low and n.end_byte <= high]
-                for name, nodes in cursor.captures(root).items()
-            }
+            scanned = None
+            captures = self._captures(root, byte_range)
         definitions, name_starts = self._definitions(captures, source)
         parsed = ParsedFile(
             language=self.spec.name,
@@ -54,11 +68,27 @@ class Extractor:
             definitions=definitions,
             error_count=int(root.has_error),
         )
-        parsed.references = self._references(captures.get("reference", ()), name_starts, source)
+        if scanned is not None:
+            references = scanner.references(scanned, name_starts, packed)
+        else:
+            references = self._references(captures.get("reference", ()), name_starts, source)
+            if packed:
+                references = pack_references(references)
         for statement in sorted(captures.get("import", ()), key=_start_byte):
             parsed.imports.extend(self.spec.imports(statement, source))
         parsed.exports = self.spec.exports(root, source)
-        return parsed
+        return parsed, references
+
+    def _captures(self, root: Node, byte_range: tuple[int, int] | None) -> dict[str, list[Node]]:
+        cursor = QueryCursor(self.query)
+        if byte_range is None:
+            return cursor.captures(root)
+        cursor.set_byte_range(*byte_range)  # matches may still reach past the range: trim them
+        low, high = byte_range
+        return {
+            name: [n for n in nodes if n.start_byte >= low and n.end_byte <= high]
+            for name, nodes in cursor.captures(root).items()
+        }
 
     def _definitions(self, captures: dict[str, list[Node]], source: bytes) -> tuple[list[Definition], set[int]]:
         # Runs once per definition: every node property is read once (each read crosses into C).
@@ -131,7 +161,7 @@ class Extractor:
         return signature.rstrip(" {:")[:MAX_SIGNATURE_CHARS]
 
     def _references(self, nodes: list[Node], name_starts: set[int], source: bytes) -> dict[str, list[int]]:
-        """Identifier occurrences grouped by name, as flat ``(line, col)`` pairs in capture order.
+        """Identifier occurrences grouped by name, as flat ``(line, col)`` pairs in document order.
 
         The enclosing definition is not computed here: the store derives it from definition spans
         when asked, which keeps this per-identifier loop (the hottest in indexing) minimal.
@@ -139,7 +169,7 @@ class Extractor:
         ignored = self.spec.ignored_references
         references: dict[str, list[int]] = {}
         decoded: dict[bytes, str] = {}
-        for node in nodes:
+        for node in sorted(nodes, key=_start_byte):  # captures come as a set: fix their order
             start = node.start_byte
             if start in name_starts:
                 continue

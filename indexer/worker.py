@@ -18,7 +18,7 @@ from .extract import Extractor
 from .files import decode_source, is_binary, read_inside, too_deeply_nested
 from .languages import LanguageSpec, language_for_path
 from .model import ParsedFile
-from .store import FLAG_DECODE_REPLACED, FLAG_PARSE_ERRORS, Store, pack_references
+from .store import FLAG_DECODE_REPLACED, FLAG_PARSE_ERRORS, Store
 
 WRITE_BATCH = 8  # extracted files a worker writes in one transaction (commits cost ~4% of a parse)
 MAX_PENDING = 24  # extracted files a worker holds back while another process is writing
@@ -94,16 +94,14 @@ def extract_bytes(path: str, data: bytes, mtime_ns: int, digest: str, flags: int
     source, replaced = decode_source(data)
     extractor = extractor_for(spec)
     try:
-        parsed = extractor.extract(extractor.parse(source), source)
+        parsed, references = extractor.extract_packed(extractor.parse(source), source)
     except (RecursionError, MemoryError, ValueError) as error:
         return FileResult(path, skipped=f"parse failed: {type(error).__name__}")
     if replaced:
         flags |= FLAG_DECODE_REPLACED
     if parsed.error_count:
         flags |= FLAG_PARSE_ERRORS
-    return FileResult(
-        path, len(data), mtime_ns, digest, flags, parsed, pack_references(parsed.references)
-    )
+    return FileResult(path, len(data), mtime_ns, digest, flags, parsed, references)
 
 
 def open_worker_store(db_path: str) -> None:

@@ -1,0 +1,521 @@
+/* One pass over a py-tree-sitter tree: references grouped by name, and where definitions can start.
+ *
+ * The indexer's reference capture, `(identifier) @reference`, costs more through a tree-sitter
+ * query and a Python loop than parsing does. This module walks the tree once with a
+ * TSTreeCursor and collects the reference occurrences in C; in the same walk it notes the nodes
+ * at which a pattern of the definitions/imports query can start, so that query need only be run
+ * near the root (a max start depth) plus once under each deeper candidate.
+ *
+ * The tree-sitter runtime is compiled into this unit (build.py includes `lib.c` from the sdist of
+ * the installed py-tree-sitter release): py-tree-sitter does not export it. Trees are only read.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
+#pragma GCC diagnostic ignored "-Wunused-variable"
+#pragma GCC diagnostic ignored "-Wtype-limits"
+#include "lib.c"
+#pragma GCC diagnostic pop
+
+#ifndef TS_VERSION
+#error "build with -DTS_VERSION=\"<py-tree-sitter version>\""
+#endif
+
+/* py-tree-sitter's Tree object (tree_sitter/binding/types.h): the TSTree follows the header. */
+typedef struct {
+    PyObject_HEAD
+    TSTree *tree;
+} PyTreeHead;
+
+static PyTypeObject *tree_type; /* tree_sitter.Tree, handed over by bind() */
+
+enum { IS_REFERENCE = 1, IS_ROOT = 2 };
+
+/* A growable array of fixed-size records. */
+typedef struct {
+    char *data;
+    size_t size, capacity, item;
+} Vec;
+
+static void *vec_push(Vec *v) {
+    if (v->size == v->capacity) {
+        size_t capacity = v->capacity ? v->capacity * 2 : 64;
+        char *data = PyMem_Realloc(v->data, capacity * v->item);
+        if (!data) return NULL;
+        v->data = data;
+        v->capacity = capacity;
+    }
+    return v->data + v->item * v->size++;
+}
+
+#define VEC_AT(v, type, i) (((type *)(v).data)[i])
+
+typedef struct {
+    uint32_t name, start, line, column;
+} Occurrence;
+
+typedef struct {
+    uint32_t start, end, depth, entered, size;
+    int32_t parent_depth; /* depth of the nearest candidate ancestor, -1 if none */
+    uint16_t symbol;
+} Candidate;
+
+/* Raw identifier bytes -> name id, open addressing over (offset, length) slices of the source. */
+typedef struct {
+    uint32_t *slots; /* 0 = empty, else index + 1 into the slice arrays */
+    uint32_t mask;
+    Vec offsets, lengths, ids;
+} NameTable;
+
+static uint64_t hash_bytes(const char *s, size_t n) {
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* The slot of a slice: either holding it or the empty slot where it goes. */
+static uint32_t *name_slot(NameTable *t, const char *source, uint32_t offset, uint32_t length) {
+    uint32_t i = (uint32_t)hash_bytes(source + offset, length) & t->mask;
+    for (;; i = (i + 1) & t->mask) {
+        uint32_t s = t->slots[i];
+        if (!s) return &t->slots[i];
+        uint32_t o = VEC_AT(t->offsets, uint32_t, s - 1), n = VEC_AT(t->lengths, uint32_t, s - 1);
+        if (n == length && memcmp(source + o, source + offset, length) == 0) return &t->slots[i];
+    }
+}
+
+static int name_table_grow(NameTable *t, const char *source) {
+    uint32_t count = (uint32_t)t->offsets.size, capacity = (t->mask + 1) * 2;
+    uint32_t *slots = PyMem_Calloc(capacity, sizeof(uint32_t));
+    if (!slots) return -1;
+    PyMem_Free(t->slots);
+    t->slots = slots;
+    t->mask = capacity - 1;
+    for (uint32_t k = 0; k < count; k++)
+        *name_slot(t, source, VEC_AT(t->offsets, uint32_t, k), VEC_AT(t->lengths, uint32_t, k)) = k + 1;
+    return 0;
+}
+
+typedef struct {
+    const char *source;
+    Py_ssize_t source_length;
+    const uint8_t *flags;
+    Py_ssize_t flag_count;
+    PyObject *ignored; /* a set of names never recorded */
+    PyObject *names;   /* list: name id -> str */
+    PyObject *ids;     /* dict: str -> name id (raw spellings that decode alike share one) */
+    NameTable table;
+    Vec occurrences, candidates, depth_counts, open;
+} Scan;
+
+/* The name id of the identifier at [start, end), -1 when ignored, -2 on error. */
+static int64_t name_id(Scan *s, uint32_t start, uint32_t end) {
+    uint32_t *slot = name_slot(&s->table, s->source, start, end - start);
+    if (*slot) return (int32_t)VEC_AT(s->table.ids, int32_t, *slot - 1);
+    PyObject *name = PyUnicode_DecodeUTF8(s->source + start, end - start, "replace");
+    if (!name) return -2;
+    int64_t id;
+    int ignored = PySet_Contains(s->ignored, name);
+    if (ignored < 0) goto fail;
+    if (ignored) {
+        id = -1;
+    } else {
+        PyObject *known = PyDict_GetItemWithError(s->ids, name);
+        if (known) {
+            id = PyLong_AsLong(known);
+        } else if (PyErr_Occurred()) {
+            goto fail;
+        } else {
+            id = PyList_GET_SIZE(s->names);
+            PyObject *number = PyLong_FromLongLong(id);
+            int failed = !number || PyDict_SetItem(s->ids, name, number) < 0 || PyList_Append(s->names, name) < 0;
+            Py_XDECREF(number);
+            if (failed) goto fail;
+        }
+    }
+    Py_DECREF(name);
+    uint32_t *o = vec_push(&s->table.offsets), *n = vec_push(&s->table.lengths);
+    int32_t *i = vec_push(&s->table.ids);
+    if (!o || !n || !i) return PyErr_NoMemory(), -2;
+    *o = start, *n = end - start, *i = (int32_t)id;
+    *slot = (uint32_t)s->table.offsets.size;
+    if (s->table.offsets.size * 2 > s->table.mask && name_table_grow(&s->table, s->source) < 0)
+        return PyErr_NoMemory(), -2;
+    return id;
+fail:
+    Py_DECREF(name);
+    return -2;
+}
+
+/* Closes the open candidates at `depth` or deeper: their subtrees were entered before `entered`. */
+static void close_candidates(Scan *s, uint32_t depth, uint32_t entered) {
+    while (s->open.size) {
+        Candidate *c = &VEC_AT(s->candidates, Candidate, VEC_AT(s->open, uint32_t, s->open.size - 1));
+        if (c->depth < depth) break;
+        c->size = entered - c->entered;
+        s->open.size--;
+    }
+}
+
+/* One visible node: `symbol` (public), content from `start` for `size`, at query depth `depth`. */
+static int visit(Scan *s, TSSymbol symbol, Length start, Length size, uint32_t depth, uint32_t entered) {
+    uint8_t flags = symbol < s->flag_count ? s->flags[symbol] : 0;
+    close_candidates(s, depth, entered);
+    while (s->depth_counts.size <= depth) {
+        uint32_t *count = vec_push(&s->depth_counts);
+        if (!count) return -1;
+        *count = 0;
+    }
+    VEC_AT(s->depth_counts, uint32_t, depth)++;
+    uint32_t end = start.bytes + size.bytes;
+    if (flags & IS_REFERENCE) {
+        if (end > (uint64_t)s->source_length) {
+            PyErr_SetString(PyExc_ValueError, "the tree does not belong to this source");
+            return -1;
+        }
+        int64_t id = name_id(s, start.bytes, end);
+        if (id == -2) return -1;
+        if (id >= 0) {
+            Occurrence *o = vec_push(&s->occurrences);
+            if (!o) return -1;
+            *o = (Occurrence){(uint32_t)id, start.bytes, start.extent.row + 1, start.extent.column};
+        }
+    }
+    if (flags & IS_ROOT) {
+        Candidate *c = vec_push(&s->candidates);
+        uint32_t *open = vec_push(&s->open);
+        if (!c || !open) return -1;
+        int32_t parent = -1;
+        if (s->open.size > 1)
+            parent = (int32_t)VEC_AT(s->candidates, Candidate, VEC_AT(s->open, uint32_t, s->open.size - 2)).depth;
+        *c = (Candidate){start.bytes, end, depth, entered, 0, parent, symbol};
+        *open = (uint32_t)s->candidates.size - 1;
+    }
+    return 0;
+}
+
+/* A node whose children are being walked: the runtime's own child iteration (as in
+ * tree_cursor.c), without the cursor's per-step bookkeeping. */
+typedef struct {
+    Subtree parent;
+    const TSSymbol *aliases;
+    uint32_t index, structural, depth; /* depth: the query depth of its visible children */
+    Length position;                   /* where the next child's content starts */
+} Frame;
+
+/* Pre-order walk over every visible node, in the order and at the depths a query cursor sees
+ * them; returns the number of nodes entered, or -1. */
+static int64_t walk(Scan *s, const TSTree *tree) {
+    const TSLanguage *language = tree->language;
+    Vec frames = {.item = sizeof(Frame)};
+    uint32_t entered = 0;
+    int64_t result = -1;
+    Subtree root = tree->root;
+    Length start = ts_subtree_padding(root);
+    if (visit(s, ts_language_public_symbol(language, ts_subtree_symbol(root)), start, ts_subtree_size(root), 0,
+              entered++) < 0)
+        goto done;
+    Frame *top = vec_push(&frames);
+    if (!top) goto done;
+    *top = (Frame){root, ts_language_alias_sequence(language, ts_subtree_production_id(root)), 0, 0, 1, start};
+    while (frames.size) {
+        Frame *f = &VEC_AT(frames, Frame, frames.size - 1);
+        uint32_t count = ts_subtree_child_count(f->parent);
+        if (f->index == count) {
+            frames.size--;
+            continue;
+        }
+        const Subtree *children = ts_subtree_children(f->parent);
+        Subtree child = children[f->index];
+        TSSymbol alias = 0;
+        if (!ts_subtree_extra(child)) {
+            if (f->aliases) alias = f->aliases[f->structural];
+            f->structural++;
+        }
+        bool visible = ts_subtree_visible(child) || alias;
+        Length child_start = f->position, size = ts_subtree_size(child);
+        uint32_t depth = f->depth;
+        f->position = length_add(child_start, size);
+        if (++f->index < count) f->position = length_add(f->position, ts_subtree_padding(children[f->index]));
+        if (visible) {
+            TSSymbol symbol = ts_language_public_symbol(language, alias ? alias : ts_subtree_symbol(child));
+            if (visit(s, symbol, child_start, size, depth, entered++) < 0) goto done;
+        }
+        if (ts_subtree_child_count(child)) {
+            Frame *next = vec_push(&frames); /* may move the frames: f is not used after this */
+            if (!next) goto done;
+            *next = (Frame){child, ts_language_alias_sequence(language, ts_subtree_production_id(child)), 0, 0,
+                            visible ? depth + 1 : depth, child_start};
+        }
+    }
+    close_candidates(s, 0, entered);
+    result = entered;
+done:
+    PyMem_Free(frames.data);
+    if (result < 0 && !PyErr_Occurred()) PyErr_NoMemory();
+    return result;
+}
+
+/* The max start depth k that minimises (nodes at depth <= k) + (per deep candidate: subtree + cost),
+ * where the deep candidates are those deeper than k with no candidate ancestor deeper than k. */
+static uint32_t best_depth(Scan *s, long rescan_cost) {
+    size_t depths = s->depth_counts.size;
+    double *delta = PyMem_Calloc(depths + 1, sizeof(double));
+    if (!delta) return (uint32_t)(depths ? depths - 1 : 0);
+    for (size_t i = 0; i < s->candidates.size; i++) {
+        Candidate *c = &VEC_AT(s->candidates, Candidate, i);
+        uint32_t low = c->parent_depth < 0 ? 0 : (uint32_t)c->parent_depth;
+        if (c->depth == 0 || low > c->depth - 1) continue;
+        delta[low] += (double)c->size + rescan_cost;
+        delta[c->depth] -= (double)c->size + rescan_cost;
+    }
+    double shallow = 0, deep = 0, best_cost = -1;
+    uint32_t best = 0;
+    for (uint32_t k = 0; k < depths; k++) {
+        shallow += VEC_AT(s->depth_counts, uint32_t, k);
+        deep += delta[k];
+        if (best_cost < 0 || shallow + deep < best_cost) best_cost = shallow + deep, best = k;
+    }
+    PyMem_Free(delta);
+    return best;
+}
+
+static TSTree *tree_of(PyObject *object) {
+    if (!tree_type) {
+        PyErr_SetString(PyExc_RuntimeError, "bind(tree_sitter.Tree) was not called");
+        return NULL;
+    }
+    if (!PyObject_TypeCheck(object, tree_type)) {
+        PyErr_SetString(PyExc_TypeError, "expected a tree_sitter.Tree");
+        return NULL;
+    }
+    return ((PyTreeHead *)object)->tree;
+}
+
+static void scan_free(Scan *s) {
+    Py_XDECREF(s->names);
+    Py_XDECREF(s->ids);
+    PyMem_Free(s->table.slots);
+    PyMem_Free(s->table.offsets.data);
+    PyMem_Free(s->table.lengths.data);
+    PyMem_Free(s->table.ids.data);
+    PyMem_Free(s->occurrences.data);
+    PyMem_Free(s->candidates.data);
+    PyMem_Free(s->depth_counts.data);
+    PyMem_Free(s->open.data);
+}
+
+PyDoc_STRVAR(scan_doc,
+    "scan(tree, source, flags, ignored, rescan_cost) -> (occurrences, names, depth, deep)\n\n"
+    "flags[symbol] marks reference node types (1) and node types where a query pattern starts (2).\n"
+    "occurrences packs (name id, start byte, line, column) as uint32 in document order; names maps\n"
+    "ids to str. With rescan_cost >= 0, depth is the max start depth to run the query with and deep\n"
+    "lists (start, end, symbol) of the candidates below it to run it under; else depth is -1.");
+
+static PyObject *scan(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *tree_object, *ignored;
+    Py_buffer source, flags;
+    long rescan_cost;
+    if (!PyArg_ParseTuple(args, "Oy*y*O!l", &tree_object, &source, &flags, &PyFrozenSet_Type, &ignored, &rescan_cost))
+        return NULL;
+    PyObject *result = NULL;
+    Scan s = {.source = source.buf, .source_length = source.len, .flags = flags.buf, .flag_count = flags.len,
+              .ignored = ignored, .names = PyList_New(0), .ids = PyDict_New()};
+    s.occurrences.item = sizeof(Occurrence), s.candidates.item = sizeof(Candidate);
+    s.depth_counts.item = s.open.item = s.table.offsets.item = s.table.lengths.item = s.table.ids.item = 4;
+    TSTree *tree = tree_of(tree_object);
+    if (!tree || !s.names || !s.ids) goto done;
+    if (!(s.table.slots = PyMem_Calloc(256, sizeof(uint32_t)))) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    s.table.mask = 255;
+    if (walk(&s, tree) < 0) goto done;
+    long depth = -1;
+    PyObject *deep = PyList_New(0);
+    if (!deep) goto done;
+    if (rescan_cost >= 0) {
+        depth = best_depth(&s, rescan_cost);
+        for (size_t i = 0; i < s.candidates.size; i++) {
+            Candidate *c = &VEC_AT(s.candidates, Candidate, i);
+            if (c->depth <= depth || c->parent_depth > depth) continue;
+            PyObject *entry = Py_BuildValue("(IIH)", c->start, c->end, c->symbol);
+            if (!entry || PyList_Append(deep, entry) < 0) {
+                Py_XDECREF(entry);
+                Py_DECREF(deep);
+                goto done;
+            }
+            Py_DECREF(entry);
+        }
+    }
+    result = Py_BuildValue("(y#OlN)", s.occurrences.data ? s.occurrences.data : "",
+                           (Py_ssize_t)(s.occurrences.size * sizeof(Occurrence)), s.names, depth, deep);
+done:
+    scan_free(&s);
+    PyBuffer_Release(&source);
+    PyBuffer_Release(&flags);
+    return result;
+}
+
+static int compare_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+PyDoc_STRVAR(pack_doc,
+    "pack(occurrences, names, skip, as_bytes) -> dict\n\n"
+    "Occurrences from scan() grouped by name in order of first occurrence, leaving out those starting\n"
+    "at a byte in skip: each name maps to its flat (line, column) pairs, as array('i') bytes or a list.");
+
+static PyObject *pack(PyObject *Py_UNUSED(module), PyObject *args) {
+    Py_buffer buffer;
+    PyObject *names, *skip_object;
+    int as_bytes;
+    if (!PyArg_ParseTuple(args, "y*O!Op", &buffer, &PyList_Type, &names, &skip_object, &as_bytes)) return NULL;
+    PyObject *result = NULL, *skip_sequence = PySequence_Fast(skip_object, "skip must be a collection of ints");
+    const Occurrence *occurrences = buffer.buf;
+    size_t count = (size_t)buffer.len / sizeof(Occurrence), name_count = (size_t)PyList_GET_SIZE(names);
+    Py_ssize_t skip_count = skip_sequence ? PySequence_Fast_GET_SIZE(skip_sequence) : 0;
+    uint32_t *skip = PyMem_Malloc((skip_count + 1) * sizeof(uint32_t));
+    uint32_t *totals = PyMem_Calloc(name_count + 1, sizeof(uint32_t));
+    uint32_t *filled = PyMem_Calloc(name_count + 1, sizeof(uint32_t));
+    PyObject **values = PyMem_Calloc(name_count + 1, sizeof(PyObject *));
+    if (!skip_sequence || !skip || !totals || !filled || !values) {
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < skip_count; i++) {
+        unsigned long value = PyLong_AsUnsignedLong(PySequence_Fast_GET_ITEM(skip_sequence, i));
+        if (value == (unsigned long)-1 && PyErr_Occurred()) goto done;
+        skip[i] = (uint32_t)value;
+    }
+    qsort(skip, skip_count, sizeof(uint32_t), compare_u32);
+    /* Occurrences are in document order: one pointer into the sorted skip list marks the skipped. */
+    Py_ssize_t j = 0;
+    for (size_t i = 0; i < count; i++) {
+        const Occurrence *o = &occurrences[i];
+        while (j < skip_count && skip[j] < o->start) j++;
+        if (o->name >= name_count) {
+            PyErr_SetString(PyExc_ValueError, "occurrences do not match names");
+            goto done;
+        }
+        if (!(j < skip_count && skip[j] == o->start)) totals[o->name]++;
+    }
+    if (!(result = PyDict_New())) goto done;
+    j = 0;
+    for (size_t i = 0; i < count; i++) {
+        const Occurrence *o = &occurrences[i];
+        while (j < skip_count && skip[j] < o->start) j++;
+        if (j < skip_count && skip[j] == o->start) continue;
+        uint32_t n = o->name, at = filled[n]++;
+        if (!values[n]) {
+            values[n] = as_bytes ? PyBytes_FromStringAndSize(NULL, (Py_ssize_t)totals[n] * 2 * sizeof(int32_t))
+                                 : PyList_New((Py_ssize_t)totals[n] * 2);
+            if (!values[n] || PyDict_SetItem(result, PyList_GET_ITEM(names, n), values[n]) < 0) goto fail;
+        }
+        if (as_bytes) {
+            int32_t *pair = (int32_t *)PyBytes_AS_STRING(values[n]) + 2 * at;
+            pair[0] = (int32_t)o->line, pair[1] = (int32_t)o->column;
+        } else {
+            PyObject *line = PyLong_FromUnsignedLong(o->line), *column = PyLong_FromUnsignedLong(o->column);
+            if (!line || !column) {
+                Py_XDECREF(line);
+                Py_XDECREF(column);
+                goto fail;
+            }
+            PyList_SET_ITEM(values[n], 2 * at, line);
+            PyList_SET_ITEM(values[n], 2 * at + 1, column);
+        }
+    }
+    goto done;
+fail:
+    Py_CLEAR(result);
+done:
+    if (values)
+        for (size_t n = 0; n < name_count; n++) Py_XDECREF(values[n]);
+    PyMem_Free(values);
+    PyMem_Free(filled);
+    PyMem_Free(totals);
+    PyMem_Free(skip);
+    Py_XDECREF(skip_sequence);
+    PyBuffer_Release(&buffer);
+    return result;
+}
+
+PyDoc_STRVAR(pattern_roots_doc,
+    "pattern_roots(language, query) -> tuple of symbols | None\n\n"
+    "The node types at which the query's patterns start, or None when a pattern can start anywhere\n"
+    "(a wildcard or several top-level nodes). language is a grammar's PyCapsule.");
+
+static PyObject *pattern_roots(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *capsule;
+    Py_buffer source;
+    if (!PyArg_ParseTuple(args, "Oy*", &capsule, &source)) return NULL;
+    PyObject *result = NULL;
+    const TSLanguage *language = PyCapsule_GetPointer(capsule, "tree_sitter.Language");
+    uint32_t offset;
+    TSQueryError error;
+    TSQuery *query = language ? ts_query_new(language, source.buf, (uint32_t)source.len, &offset, &error) : NULL;
+    if (language && !query) PyErr_Format(PyExc_ValueError, "query error %d at byte %u", (int)error, offset);
+    if (!query) goto done;
+    if (query->wildcard_root_pattern_count) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    result = PyTuple_New(query->pattern_map.size);
+    for (uint32_t i = 0; result && i < query->pattern_map.size; i++) {
+        PatternEntry *entry = array_get(&query->pattern_map, i);
+        if (!entry->is_rooted) {
+            Py_SETREF(result, Py_NewRef(Py_None));
+            break;
+        }
+        PyObject *symbol = PyLong_FromLong(array_get(&query->steps, entry->step_index)->symbol);
+        if (!symbol) Py_CLEAR(result);
+        else PyTuple_SET_ITEM(result, i, symbol);
+    }
+done:
+    if (query) ts_query_delete(query);
+    PyBuffer_Release(&source);
+    return result;
+}
+
+PyDoc_STRVAR(root_doc, "root(tree) -> (symbol, start byte, end byte, child count) of the root as this module reads it.");
+
+static PyObject *root(PyObject *Py_UNUSED(module), PyObject *tree_object) {
+    TSTree *tree = tree_of(tree_object);
+    if (!tree) return NULL;
+    TSNode node = ts_tree_root_node(tree);
+    return Py_BuildValue("(HIII)", ts_node_symbol(node), ts_node_start_byte(node), ts_node_end_byte(node),
+                         ts_node_child_count(node));
+}
+
+static PyObject *bind(PyObject *Py_UNUSED(module), PyObject *type) {
+    if (!PyType_Check(type)) return PyErr_Format(PyExc_TypeError, "expected tree_sitter.Tree");
+    Py_XSETREF(tree_type, (PyTypeObject *)Py_NewRef(type));
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"bind", bind, METH_O, "bind(tree_sitter.Tree): the type whose objects scan() reads."},
+    {"root", root, METH_O, root_doc},
+    {"scan", scan, METH_VARARGS, scan_doc},
+    {"pack", pack, METH_VARARGS, pack_doc},
+    {"pattern_roots", pattern_roots, METH_VARARGS, pattern_roots_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, .m_name = "_scan", .m_size = -1, .m_methods = methods};
+
+PyMODINIT_FUNC PyInit__scan(void) {
+    PyObject *module = PyModule_Create(&module_def);
+    if (module && PyModule_AddStringConstant(module, "TREE_SITTER_VERSION", TS_VERSION) < 0) Py_CLEAR(module);
+    return module;
+}

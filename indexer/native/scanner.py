@@ -1,0 +1,136 @@
+"""One language's use of the compiled scanner: references in C, the rest of its query narrowed.
+
+A language query (``languages/base.py``) is split in two: its plain ``(type) @reference``
+patterns become node types the C walk records, and the other patterns (definitions, imports)
+form the structure query. The walk also finds the nodes where a structure pattern can start and
+picks a depth k: the structure query runs from the root with max start depth k (the tree-sitter
+query engine then skips the deep parts of the tree) and once more rooted at each candidate below
+k that no other such candidate contains. Each match starts at exactly one of those runs, so the
+captures equal one full run of the query.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from types import ModuleType
+
+from tree_sitter import Language, Node, Query, QueryCursor, Tree
+
+log = logging.getLogger(__name__)
+
+_REFERENCE_PATTERN = re.compile(rb"\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)\s*@reference")
+IS_REFERENCE, IS_ROOT = 1, 2  # the flag bits of _scan.c
+# What one extra query run costs, in tree nodes the query engine walks (measured on the stdlib).
+RESCAN_COST = 40
+
+
+@dataclass(slots=True)
+class Scanned:
+    """One tree's walk: the structure captures and the reference occurrences not yet grouped."""
+
+    captures: dict[str, list[Node]]
+    occurrences: bytes
+    names: list[str]
+
+
+class Scanner:
+    """The compiled scanner set up for one language query."""
+
+    def __init__(self, module: ModuleType, query: Query, flags: bytes, plan: bool, ignored: frozenset[str]) -> None:
+        self._module = module
+        self.query = query  # the structure query: no reference patterns
+        self._flags = flags
+        # What the plan weighs one more query run at, in tree nodes; negative: no plan, one full run.
+        self.rescan_cost = RESCAN_COST if plan else -1
+        self._ignored = ignored
+        self._checked = False
+
+    @classmethod
+    def build(
+        cls, module: ModuleType, language: Language, grammar: object, source: str, ignored: frozenset[str] = frozenset()
+    ) -> Scanner | None:
+        """None when the query captures references in a form the C walk does not take over."""
+        reference_types, structure = split_query(Query(language, source), source.encode())
+        query = Query(language, structure)
+        names = {query.capture_name(i) for i in range(query.capture_count)}
+        if "reference" in names or not reference_types:
+            return None
+        flags = bytearray(language.node_kind_count)
+        for kind in reference_types:
+            symbol = language.id_for_node_kind(kind, True)
+            if not symbol:
+                return None  # unknown to the grammar: Query would have rejected it; stay on the safe path
+            flags[symbol] |= IS_REFERENCE
+        roots = module.pattern_roots(grammar, structure)
+        for symbol in roots or ():
+            flags[symbol] |= IS_ROOT
+        return cls(module, query, bytes(flags), roots is not None, ignored)
+
+    def fits(self, tree: Tree) -> bool:
+        """Whether the scanner reads this kind of tree as py-tree-sitter does (checked once)."""
+        if self._checked:
+            return True
+        root = tree.root_node
+        expected = (root.kind_id, root.start_byte, root.end_byte, root.child_count)
+        if self._module.root(tree) != expected:
+            log.warning("native scanner reads trees differently from py-tree-sitter: extraction runs in pure Python")
+            return False
+        self._checked = True
+        return True
+
+    def scan(self, tree: Tree, source: bytes) -> Scanned:
+        occurrences, names, depth, deep = self._module.scan(tree, source, self._flags, self._ignored, self.rescan_cost)
+        root = tree.root_node
+        cursor = QueryCursor(self.query)
+        if depth >= 0:
+            cursor.set_max_start_depth(depth)
+        captures = cursor.captures(root)
+        if deep:
+            captures = self._with_deep(captures, root, deep)
+        return Scanned(captures, occurrences, names)
+
+    def _with_deep(
+        self, captures: dict[str, list[Node]], root: Node, deep: list[tuple[int, int, int]]
+    ) -> dict[str, list[Node]]:
+        """Adds the captures of the query run under each deep candidate (a node may be captured in
+        two runs when two matches share it: kept once, as one run keeps it)."""
+        cursor = QueryCursor(self.query)
+        for start, end, symbol in deep:
+            node = _node_at(root, start, end, symbol)
+            if node is None:  # not found again: one full run instead
+                return QueryCursor(self.query).captures(root)
+            for name, nodes in cursor.captures(node).items():
+                captures.setdefault(name, []).extend(nodes)
+        return {name: list(dict.fromkeys(nodes)) for name, nodes in captures.items()}
+
+    def references(self, scanned: Scanned, skip: set[int], packed: bool) -> dict:
+        """Occurrences grouped by name (flat ``(line, col)`` lists, or ``array('i')`` bytes when
+        ``packed``), leaving out those starting at a byte in ``skip`` (definition names)."""
+        return self._module.pack(scanned.occurrences, scanned.names, skip, packed)
+
+
+def split_query(query: Query, source: bytes) -> tuple[list[str], bytes]:
+    """The node types of the plain ``(type) @reference`` patterns, and the other patterns' text."""
+    reference_types: list[str] = []
+    rest: list[bytes] = []
+    for index in range(query.pattern_count):
+        text = source[query.start_byte_for_pattern(index) : query.end_byte_for_pattern(index)].strip()
+        match = _REFERENCE_PATTERN.fullmatch(text)
+        if match is not None:
+            reference_types.append(match.group(1).decode())
+        else:
+            rest.append(text)
+    return reference_types, b"\n".join(rest)
+
+
+def _node_at(root: Node, start: int, end: int, symbol: int) -> Node | None:
+    """The outermost node of type ``symbol`` spanning exactly ``[start, end)``."""
+    node: Node | None = root.descendant_for_byte_range(start, end)
+    found = None
+    while node is not None and node.start_byte == start and node.end_byte == end:
+        if node.kind_id == symbol:
+            found = node
+        node = node.parent
+    return found
