@@ -39,8 +39,11 @@ class Occupied:
     def free_part(self, path: str, start: int, end: int, anchor: int) -> tuple[int, int] | None:
         """The largest uncovered piece of [start, end] that still holds ``anchor`` (else the first
         uncovered piece), or None when everything is covered."""
+        taken = self._spans.get(path)
+        if not taken:
+            return (start, end)
         pieces = [(start, end)]
-        for taken_start, taken_end in self._spans.get(path, ()):
+        for taken_start, taken_end in taken:
             next_pieces = []
             for a, b in pieces:
                 if taken_end < a or taken_start > b:
@@ -82,8 +85,7 @@ def pack_candidates(
         )
         if part is None:
             continue
-        text = "\n".join(lines[part[0] - 1 : part[1]])
-        tokens = counter.count(text)
+        text, tokens = counter.span(lines, *part)
         if tokens > remaining or not text.strip():
             continue
         occupied.add(candidate.path, *part)
@@ -114,8 +116,7 @@ def _grow(entry: _Placed, full_end: int, remaining: int, files: FileLines, count
     part = occupied.free_part(entry.candidate.path, entry.start, min(full_end, len(lines)), entry.start)
     spent = 0
     if part is not None and part[0] == entry.start and part[1] > entry.end:
-        text = "\n".join(lines[part[0] - 1 : part[1]])
-        tokens = counter.count(text)
+        text, tokens = counter.span(lines, *part)
         if tokens - entry.tokens <= remaining:
             spent = tokens - entry.tokens
             entry.end, entry.tokens, entry.text = part[1], tokens, text

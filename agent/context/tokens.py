@@ -17,6 +17,7 @@ from engine import Tokenizer
 from .token_store import TokenStore
 
 CACHE_ENTRIES = 200_000
+KEPT_LINE_LISTS = 256  # files' line lists whose spans are remembered (a pack reads a few dozen files)
 BATCH_TEXTS = 256  # texts per call to the tokenizer's (multithreaded) batch encoder
 
 
@@ -27,6 +28,8 @@ class TokenCounter:
         self._cache: OrderedDict[str, int] = OrderedDict()
         self._max_entries = max_entries
         self._lock = threading.Lock()  # the packer and its background jobs share the span cache
+        # id(lines) -> (lines, {(start, end): (text, tokens)}); the list is held so its id stays its own
+        self._spans: OrderedDict[int, tuple[list[str], dict[tuple[int, int], tuple[str, int]]]] = OrderedDict()
 
     @property
     def exact(self) -> bool:
@@ -41,6 +44,29 @@ class TokenCounter:
         value = self.tokenizer.count(text)
         self._remember(text, value)
         return value
+
+    def span(self, lines: list[str], start: int, end: int) -> tuple[str, int]:
+        """The text of 1-based lines ``start..end`` and its tokens, remembered per list of lines.
+
+        A file's lines are one list per content (FileLines), so a span asked again by a later
+        pack is found without joining its text or hashing it for ``count``."""
+        with self._lock:
+            kept = self._spans.get(id(lines))
+            if kept is not None and kept[0] is lines:
+                self._spans.move_to_end(id(lines))
+                known = kept[1].get((start, end))
+                if known is not None:
+                    return known
+        text = "\n".join(lines[start - 1 : end])
+        answer = (text, self.count(text))
+        with self._lock:
+            kept = self._spans.get(id(lines))
+            if kept is None or kept[0] is not lines:
+                kept = self._spans[id(lines)] = (lines, {})
+                while len(self._spans) > KEPT_LINE_LISTS:
+                    self._spans.popitem(last=False)
+            kept[1][(start, end)] = answer
+        return answer
 
     def count_many(self, texts: list[str]) -> list[int]:
         """Counts for many texts; the uncached ones go to the tokenizer in one parallel batch."""

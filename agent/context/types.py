@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -14,8 +15,10 @@ class Cursor:
     col: int
     text: str  # the buffer: unsaved text wins over the disk copy
 
-    @property
+    @cached_property
     def lines(self) -> list[str]:
+        """The buffer's lines, split once per cursor (a pack asks several times); shared, so
+        read it, never modify it."""
         return self.text.split("\n")
 
     @property

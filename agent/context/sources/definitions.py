@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from indexer import Definition, ImportRow, Index, StoredDefinition
 
@@ -43,15 +44,18 @@ MAX_RECEIVER_INFERENCES = 8
 MEMBER_LISTING_LIMIT = 60
 MODULE_KINDS = frozenset({"module"})
 KEPT_RESULTS = 64
+KEPT_CANDIDATES = 20_000
+
+Resolution = tuple[list[StoredDefinition], str, int]  # definitions, how found, receiver inferences spent
 
 
 @dataclass(frozen=True)
 class _OffLine:
     """What the lines other than the cursor's say (the same for every keystroke on that line)."""
 
-    uses: list[NameUse]  # import lines left out, nearest (by tier, then distance) first
+    nearest: dict[str, NameUse]  # each name's nearest use (by tier, then distance), import lines left out
     last_parts: frozenset[str]  # the last part of every dotted name
-    heads: frozenset[str] = frozenset()  # the first part of every name in uses
+    heads: frozenset[str] = frozenset()  # the first part of every name in ``nearest``
 
 
 class UsesAround:
@@ -77,7 +81,10 @@ class UsesAround:
             return kept[1]
         uses, last_parts = self._names_off_line(search, lines)
         ordered = search.sorted_uses_off_line(uses, import_lines)
-        found = _OffLine(ordered, last_parts, frozenset(use.chain.split(".", 1)[0] for use in ordered))
+        nearest: dict[str, NameUse] = {}
+        for use in ordered:
+            nearest.setdefault(use.chain, use)
+        found = _OffLine(nearest, last_parts, frozenset(chain.split(".", 1)[0] for chain in nearest))
         with self._lock:
             self._kept = (key, found)
         return found
@@ -99,14 +106,61 @@ class UsesAround:
         return found
 
 
-@dataclass(order=True)
-class _Ranked:
+class KeptResolutions:
+    """What each name chain resolved to, kept while nothing the resolution read has changed.
+
+    Most answers read only the other files and the cursor file's imports (the lookup state's
+    loose key) and hold on while the user types anywhere in the file, a new definition's name
+    included, as long as the name's head is not (now) one of the file's own names. The others
+    (the file's own definitions in the answer, or a receiver typed from the buffer) are kept under
+    the exact key: every definition of the file, the buffer outside the cursor's line and the
+    cursor's line (the enclosing definition), all of which stand while the user types inside a
+    line. So the ~200 names of the other lines are resolved about once per line, not per keystroke."""
+
+    def __init__(self) -> None:
+        self._loose: tuple[tuple, dict[tuple, Resolution]] = ((), {})
+        self._exact: tuple[tuple, dict[tuple, Resolution]] = ((), {})
+        self._lock = threading.Lock()
+
+    def kept_for(self, loose: tuple, exact: tuple) -> tuple[dict[tuple, Resolution], dict[tuple, Resolution]]:
+        with self._lock:
+            if self._loose[0] != loose:
+                self._loose = (loose, {})
+            if self._exact[0] != exact:
+                self._exact = (exact, {})
+            return self._loose[1], self._exact[1]
+
+
+class _Ranked(NamedTuple):
+    """Ordered by tier, then distance, then when it was found (``sequence`` is unique)."""
+
     tier: int
     distance: int
     sequence: int
-    definition: StoredDefinition = field(compare=False)
-    reason: str = field(compare=False)
-    header_only: bool = field(compare=False, default=False)
+    definition: StoredDefinition
+    reason: str
+    header_only: bool = False
+
+
+class KeptCandidates:
+    """The candidate made of each ranked definition, kept while the definition row and its
+    file's lines are the very objects it was made from (answers kept by the lookups and a file's
+    lines kept per content are): a pack turns a few hundred definitions into candidates, most of
+    them the same as at the previous keystroke."""
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple, tuple[StoredDefinition, list[str], Candidate]] = {}
+
+    def get(self, key: tuple, stored: StoredDefinition, lines: list[str]) -> Candidate | None:
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] is stored and kept[1] is lines:
+            return kept[2]
+        return None
+
+    def put(self, key: tuple, stored: StoredDefinition, lines: list[str], candidate: Candidate) -> None:
+        if len(self._kept) >= KEPT_CANDIDATES:
+            self._kept = {}  # start again rather than track recency: a pack makes a few hundred
+        self._kept[key] = (stored, lines, candidate)
 
 
 class DefinitionSource:
@@ -118,6 +172,8 @@ class DefinitionSource:
         self.lookups = IndexLookups(index)
         self.headers = HeaderEnds()
         self.uses = UsesAround()
+        self.resolutions = KeptResolutions()
+        self.made = KeptCandidates()
         self._results: OrderedDict[tuple, list[Candidate]] = OrderedDict()
 
     def candidates(self, cursor: Cursor, deadline: Deadline) -> list[Candidate]:
@@ -127,7 +183,7 @@ class DefinitionSource:
         if key in self._results:
             self._results.move_to_end(key)
             return self._results[key]
-        search = _Search(self.index, self.files, self.lookups, self.headers, self.uses, cursor, deadline)
+        search = _Search(self, cursor, deadline)
         found = search.run()
         if not deadline.expired():  # a run cut short by its deadline is not the answer
             self._results[key] = found
@@ -139,22 +195,14 @@ class DefinitionSource:
 class _Search:
     """One ranking run; holds the per-request caches."""
 
-    def __init__(
-        self,
-        index: Index,
-        files: FileLines,
-        lookups: IndexLookups,
-        headers: HeaderEnds,
-        uses: UsesAround,
-        cursor: Cursor,
-        deadline: Deadline,
-    ):
-        self.index = index
-        self.files = files
-        self.lookups = lookups
-        self.headers = headers
-        self.uses = uses
-        self.state = lookups.state(cursor.path)
+    def __init__(self, source: DefinitionSource, cursor: Cursor, deadline: Deadline):
+        self.index = source.index
+        self.files = source.files
+        self.lookups = source.lookups
+        self.headers = source.headers
+        self.uses = source.uses
+        self.made = source.made
+        self.state = self.lookups.state(cursor.path)
         self.cursor = cursor
         self.deadline = deadline
         self.ranked: list[_Ranked] = []
@@ -164,8 +212,11 @@ class _Search:
         self.receiver_budget = MAX_RECEIVER_INFERENCES
         self.enclosing = _innermost(self.state.definitions, cursor.line)
         self._buffer_names: set[str] | None = None
-        self.off_line = _OffLine([], frozenset())
+        self.off_line = _OffLine({}, frozenset())
         self.receiver_text = _without_line(cursor.text, cursor.line)
+        span = (self.enclosing.start_line, self.enclosing.end_line) if self.enclosing is not None else None
+        exact = (self.state.exact, self.receiver_text, cursor.line, span)
+        self.loose_resolved, self.exact_resolved = source.resolutions.kept_for(self.state.loose, exact)
 
     def run(self) -> list[Candidate]:
         lines = self.cursor.lines
@@ -178,11 +229,12 @@ class _Search:
         on_line = [] if row in import_lines else names_in_lines(lines[row - 1 : row], row, row)
         if expression is not None:
             on_line = [use for use in on_line if use.chain != expression.chain]
-        uses = on_line + self.off_line.uses  # the cursor line's names are the nearest tier
         self._add_unused_imports({use.chain.split(".", 1)[0] for use in on_line} | self.off_line.heads)
         nearest: dict[str, NameUse] = {}
-        for use in uses:
+        for use in on_line:  # the cursor line's names are the nearest tier
             nearest.setdefault(use.chain, use)
+        for chain, use in self.off_line.nearest.items():
+            nearest.setdefault(chain, use)
         unbound_budget = MAX_UNBOUND_CHAINS
         for use in nearest.values():
             if self.deadline.expired():
@@ -295,7 +347,26 @@ class _Search:
     # -- resolving -------------------------------------------------------------------------
 
     def _resolve(self, chain: str, line: int, as_receiver: bool = False) -> tuple[list[StoredDefinition], str]:
-        """The definitions a chain denotes and how they were found: local, import, receiver, global."""
+        """The definitions a chain denotes and how they were found: local, import, receiver, global.
+
+        Answers are kept while the search's inputs stand (see KeptResolutions); the one input that
+        varies within a search, whether receiver inferences are left, is part of the question."""
+        question = (chain, line, as_receiver, self.receiver_budget > 0)
+        head = chain.split(".", 1)[0]
+        kept = self.exact_resolved.get(question)
+        if kept is None and head not in self.local_names:
+            kept = self.loose_resolved.get(question)
+        if kept is not None:
+            self.receiver_budget -= kept[2]
+            return self.lookups.current(self.state, kept[0]), kept[1]
+        budget = self.receiver_budget
+        found, how = self._resolve_anew(chain, line, as_receiver)
+        spent = budget - self.receiver_budget
+        own = head in self.local_names or any(d.path == self.state.path for d in found)
+        (self.exact_resolved if spent or own else self.loose_resolved)[question] = (found, how, spent)
+        return found, how
+
+    def _resolve_anew(self, chain: str, line: int, as_receiver: bool) -> tuple[list[StoredDefinition], str]:
         head = chain.split(".", 1)[0]
         if head in ("self", "this") and "." in chain:
             return self._resolve_through_receiver(chain, line), "receiver"
@@ -358,15 +429,21 @@ class _Search:
             lines = self.files.lines(stored.path)
             if lines is None:
                 continue
-            d = stored.definition
-            end = self.headers.end(lines, d, with_doc=not ranked.header_only)
-            full = None if ranked.header_only or end >= d.end_line else d.end_line
-            reason = f"{d.kind} {d.qualified_name}: {ranked.reason}"
             pinned = ranked.tier == TIER_CURSOR
-            out.append(
-                Candidate(stored.path, d.start_line, end, reason, "definitions", full_end_line=full, pinned=pinned)
-            )
+            made_key = (key, ranked.header_only, pinned, ranked.reason)
+            candidate = self.made.get(made_key, stored, lines)
+            if candidate is None:
+                candidate = self._candidate(stored, lines, ranked, pinned)
+                self.made.put(made_key, stored, lines, candidate)
+            out.append(candidate)
         return out
+
+    def _candidate(self, stored: StoredDefinition, lines: list[str], ranked: _Ranked, pinned: bool) -> Candidate:
+        d = stored.definition
+        end = self.headers.end(lines, d, with_doc=not ranked.header_only)
+        full = None if ranked.header_only or end >= d.end_line else d.end_line
+        reason = f"{d.kind} {d.qualified_name}: {ranked.reason}"
+        return Candidate(stored.path, d.start_line, end, reason, "definitions", full_end_line=full, pinned=pinned)
 
 
 def _innermost(definitions: tuple[StoredDefinition, ...], line: int) -> Definition | None:

@@ -19,6 +19,7 @@ class FileLines:
         self._checked: dict[str, int] = {}  # path -> the generation its cached lines were checked at
         self._lock = threading.Lock()
         self._typing_in: str | None = None
+        self._others: tuple[int, str | None, int] = (-1, None, -1)  # generation, typing_in -> others' generation
 
     def typing_in(self, path: str) -> None:
         """The file the user types in: its every keystroke leaves the other files' lines standing."""
@@ -33,7 +34,7 @@ class FileLines:
         if cached is not None and checked is not None:
             if checked == generation:
                 return cached[1]
-            if typing_in not in (None, path) and checked >= self.index.generation_excluding(typing_in):
+            if typing_in not in (None, path) and checked >= self._others_generation(generation, typing_in):
                 return cached[1]  # every write since the check was to the file being typed in
         row = self.index.store.file(path)
         if row is None:
@@ -50,6 +51,15 @@ class FileLines:
             self._cache[path] = (row.hash, lines)
             self._checked[path] = generation
         return lines
+
+    def _others_generation(self, generation: int, typing_in: str) -> int:
+        """The index's generation but for ``typing_in``'s writes, asked once per generation (a
+        pack asks for hundreds of files' lines)."""
+        kept_generation, kept_path, others = self._others
+        if kept_generation != generation or kept_path != typing_in:
+            others = self.index.generation_excluding(typing_in)
+            self._others = (generation, typing_in, others)
+        return others
 
     def span_text(self, path: str, start_line: int, end_line: int) -> str:
         lines = self.lines(path) or []

@@ -103,6 +103,10 @@ class IndexLookups:
             self._keep(self._answers, KEPT_STATES, state.loose, question, found)
         return found
 
+    def current(self, state: LookupState, found: list[StoredDefinition]) -> list[StoredDefinition]:
+        """An earlier answer with the cursor file's definitions as the index holds them now."""
+        return _current(state, found)
+
     def reference_totals(self, state: LookupState, names: Iterable[str]) -> dict[str, int]:
         """Workspace-wide reference counts: the other files' totals are remembered while no other
         file changes; the cursor's file, which every keystroke changes, is counted anew."""
