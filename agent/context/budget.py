@@ -39,9 +39,9 @@ class Occupied:
     def free_part(self, path: str, start: int, end: int, anchor: int) -> tuple[int, int] | None:
         """The largest uncovered piece of [start, end] that still holds ``anchor`` (else the first
         uncovered piece), or None when everything is covered."""
-        taken = self._spans.get(path)
+        taken = [span for span in self._spans.get(path, ()) if span[0] <= end and span[1] >= start]
         if not taken:
-            return (start, end)
+            return (start, end)  # the common case: nothing packed yet overlaps it
         pieces = [(start, end)]
         for taken_start, taken_end in taken:
             next_pieces = []
@@ -74,10 +74,13 @@ def pack_candidates(
     previous_ends = previous_ends or {}
     remaining = budget
     placed: list[_Placed] = []
+    lines_of: dict[str, list[str] | None] = {}  # a pack offers a few hundred spans of a few dozen files
     for candidate in candidates:
         if remaining <= 0:
             break
-        lines = files.lines(candidate.path)
+        if candidate.path not in lines_of:
+            lines_of[candidate.path] = files.lines(candidate.path)
+        lines = lines_of[candidate.path]
         if lines is None:
             continue
         part = occupied.free_part(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -95,7 +96,13 @@ class CursorWindow:
     end_line: int
     prefix: str
     suffix: str
-    tokens: int
+    count: Callable[[str], int] = field(repr=False, compare=False)  # the backend's token counter
+
+    @cached_property
+    def tokens(self) -> int:
+        """Counted when asked (reports), not at every keystroke: the prefix is a few thousand
+        characters of new text each time, the costliest count of a pack."""
+        return self.count(self.prefix) + self.count(self.suffix)
 
 
 @dataclass

@@ -28,8 +28,7 @@ def cursor_window(cursor: Cursor, budget: int, counter: TokenCounter) -> CursorW
     end = _grow(lines, row + 1, +1, suffix_budget, counter)  # last line of the window
     prefix = "\n".join(lines[start - 1 : row - 1] + [current[:column]])
     suffix = "\n".join([current[column:]] + lines[row:end])
-    tokens = counter.count(prefix) + counter.count(suffix)
-    return CursorWindow(cursor.path, start, end, prefix, suffix, tokens)
+    return CursorWindow(cursor.path, start, end, prefix, suffix, counter.count)
 
 
 def _on_step(start: int, row: int) -> int:
