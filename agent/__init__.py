@@ -26,6 +26,7 @@ from .explain import (
 )
 from .navigate import Location, definition_at, references_at
 from .privacy import exclusion_report, is_loopback_host, is_loopback_url
+from .quiet_gc import QuietCollector, Settled, settle
 from .refactor import (
     RefactorError,
     RenameTarget,
@@ -60,8 +61,10 @@ __all__ = [
     "PackItem",
     "PackRequest",
     "Position",
+    "QuietCollector",
     "Range",
     "Report",
+    "Settled",
     "SymbolExplanation",
     "TextEdit",
     "Tokenizer",
@@ -87,6 +90,7 @@ __all__ = [
     "narrate",
     "references_at",
     "review",
+    "settle",
     "symbols_at",
     "RefactorError",
     "RenameTarget",

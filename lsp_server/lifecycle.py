@@ -4,7 +4,9 @@ the background with `$/progress`, the model loaded in the background, status not
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
+import logging
 import os
 import resource
 import sys
@@ -23,7 +25,9 @@ from .settings import parse_settings
 
 CONFIG_SECTION = "wholerepo"
 PROGRESS_INTERVAL_S = 0.2
+QUIET_POLL_S = 0.5  # how often the server looks whether the editor has gone quiet
 RUNTIME = "wholerepo.runtime"
+log = logging.getLogger("wholerepo")
 
 
 def register(server) -> None:
@@ -48,6 +52,7 @@ def register(server) -> None:
             ls.spawn(build_index(ls))
         ls.workspace_opened.set()
         ls.spawn(start_engine(ls))
+        ls.spawn(settle_when_quiet(ls))
 
     @server.feature(t.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(ls, params: t.DidChangeConfigurationParams) -> None:
@@ -174,8 +179,17 @@ async def prepare_context(ls, completer) -> None:
     except Exception as error:  # noqa: BLE001 - the first packs then count for themselves
         ls.report(f"preparing the context packer failed: {error}", t.MessageType.Warning)
         return
+    ls.quiet_gc.worked()  # the warm caches are settled at the next quiet moment
     if tokens:
         ls.report(f"context packer ready: {tokens:,} tokens in the workspace")
+
+
+async def settle_when_quiet(ls) -> None:
+    """Collect and freeze the heap whenever the editor has been quiet a while (agent/quiet_gc.py)."""
+    while True:
+        await asyncio.sleep(QUIET_POLL_S)
+        if (settled := ls.quiet_gc.settle_if_quiet()) is not None:
+            log.info("heap settled while quiet: %.0f ms, %d objects frozen", settled.seconds * 1000, settled.frozen)
 
 
 async def _begin_progress(ls, token: str, title: str) -> bool:
@@ -246,6 +260,11 @@ def runtime_report(ls, uri: str | None = None) -> dict:
         "background": len(ls.background),
         "handler_futures": len(ls.protocol._request_futures),  # what pygls holds per message being handled
         "counters": dict(ls.counters),
+        "gc": {
+            "frozen": gc.get_freeze_count(),
+            "settles": ls.quiet_gc.settles,
+            "last_settle_ms": round(ls.quiet_gc.last.seconds * 1000, 1) if ls.quiet_gc.last else None,
+        },
         "engine_health": None
         if health is None
         else {

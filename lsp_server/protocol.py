@@ -43,6 +43,7 @@ class WholerepoProtocol(LanguageServerProtocol):
         return data
 
     def handle_message(self, message: Any) -> None:
+        self._server.quiet_gc.worked()
         try:
             method = _check_envelope(message)
             if method is not None and not self._lifecycle_allows(message, method):

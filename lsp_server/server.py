@@ -18,7 +18,7 @@ from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path
 
-from agent import Completer, Workspace
+from agent import Completer, QuietCollector, Workspace
 
 from .debounce import TypingRhythm
 from .positions import position_to_agent
@@ -57,6 +57,7 @@ class WholerepoServer(LanguageServer):
         self.counters = {"completions": 0, "superseded": 0, "agent_ms_total": 0.0}
         self.background: set[asyncio.Task] = set()
         self.overlay_tasks: dict[str, asyncio.Task] = {}  # per document: the pending index update
+        self.quiet_gc = QuietCollector()  # full garbage collections when the editor is quiet, not mid-typing
 
     # -- paths and text ---------------------------------------------------------------------------
 

@@ -10,6 +10,9 @@ import pytest
 import pytest_asyncio
 from lsprotocol import types as t
 
+from agent.quiet_gc import QUIET_S
+from lsp_server.lifecycle import QUIET_POLL_S
+
 from ..engine.test_decoder import build_tokenizer
 from .server_session import REPORT, capabilities, start, stop, write_repo
 
@@ -69,3 +72,18 @@ async def test_the_embedded_engine_answers_inline_completion(session):
     assert not [m for m in session.client.messages if m.type == t.MessageType.Error]
     for item in result.items:  # whatever noise came out went through the filters: one line, no blank
         assert item.insert_text.strip() and "\n" not in item.insert_text
+
+
+async def test_the_heap_is_settled_once_the_editor_goes_quiet(session):
+    async def gc_report() -> dict:
+        report = await session.client.workspace_execute_command_async(t.ExecuteCommandParams("wholerepo.runtime"))
+        return report["gc"]
+
+    before = (await gc_report())["settles"]
+    for _ in range(10):  # each question is itself activity: wait out the quiet spell before asking again
+        await asyncio.sleep(QUIET_S + 2 * QUIET_POLL_S)
+        after = await gc_report()
+        if after["settles"] > before:
+            break
+    assert after["settles"] > before, after
+    assert after["frozen"] > 0 and after["last_settle_ms"] is not None

@@ -45,6 +45,8 @@ MEMBER_LISTING_LIMIT = 60
 MODULE_KINDS = frozenset({"module"})
 KEPT_RESULTS = 64
 KEPT_CANDIDATES = 20_000
+# a half-typed statement can reshape the file's definitions and the next keystroke restore them
+KEPT_EXACT_RESOLUTIONS = 4
 
 Resolution = tuple[list[StoredDefinition], str, int]  # definitions, how found, receiver inferences spent
 
@@ -115,20 +117,24 @@ class KeptResolutions:
     (the file's own definitions in the answer, or a receiver typed from the buffer) are kept under
     the exact key: every definition of the file, the buffer outside the cursor's line and the
     cursor's line (the enclosing definition), all of which stand while the user types inside a
-    line. So the ~200 names of the other lines are resolved about once per line, not per keystroke."""
+    line (a few such states are kept: a half-typed statement can change the definitions and the
+    next keystroke change them back). So the ~200 names of the other lines are resolved about
+    once per line, not once per keystroke."""
 
     def __init__(self) -> None:
         self._loose: tuple[tuple, dict[tuple, Resolution]] = ((), {})
-        self._exact: tuple[tuple, dict[tuple, Resolution]] = ((), {})
+        self._exact: OrderedDict[tuple, dict[tuple, Resolution]] = OrderedDict()
         self._lock = threading.Lock()
 
     def kept_for(self, loose: tuple, exact: tuple) -> tuple[dict[tuple, Resolution], dict[tuple, Resolution]]:
         with self._lock:
             if self._loose[0] != loose:
                 self._loose = (loose, {})
-            if self._exact[0] != exact:
-                self._exact = (exact, {})
-            return self._loose[1], self._exact[1]
+            answers = self._exact.setdefault(exact, {})
+            self._exact.move_to_end(exact)
+            while len(self._exact) > KEPT_EXACT_RESOLUTIONS:
+                self._exact.popitem(last=False)
+            return self._loose[1], answers
 
 
 class _Ranked(NamedTuple):
