@@ -10,6 +10,8 @@ walk; both paths give the same results.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 from .languages import LanguageSpec
@@ -28,11 +30,18 @@ class Extractor:
         self.spec = spec
         self.language = Language(spec.grammar())
         self.parser = Parser(self.language)
-        self.query = Query(self.language, spec.query)
+        self._scanner = scanner_for(self.language, spec.query, spec.ignored_references)
         self._definition_captures = [
-            name for name in _capture_names(self.query) if name.startswith("definition.")
+            name
+            for name in _capture_names(self.query if self._scanner is None else self._scanner.query)
+            if name.startswith("definition.")
         ]
-        self._scanner = scanner_for(self.language, spec.grammar(), spec.query, spec.ignored_references)
+
+    @cached_property
+    def query(self) -> Query:
+        """The whole language query, for the pure-Python path (compiled when first needed: a
+        process with the compiled scanner may never take that path)."""
+        return Query(self.language, self.spec.query)
 
     def parse(self, source: bytes, old_tree: Tree | None = None) -> Tree:
         if old_tree is None:

@@ -9,7 +9,6 @@ resolution reruns whenever the set of files changes.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import threading
 import time
@@ -35,7 +34,7 @@ from .files import (
 from .languages import language_for_path
 from .model import Definition
 from .names import CLASS_KINDS, all_member_definitions, member_definitions, resolve_name
-from .pool import QuietPool
+from .pool import QuietPool, pool_context, start_fork_server
 from .receivers import receiver_class, return_annotation
 from .resolve import RepoLayout, resolve_import
 from .store import FLAG_OVERLAY, FLAG_PARSE_ERRORS, ImportRow, Occurrence, Store, StoredDefinition, pack_references
@@ -144,9 +143,11 @@ class Index:
     def build(self, progress: Progress | None = None) -> BuildStats:
         """Bring the index in line with the disk, reparsing only files whose content changed."""
         started = time.perf_counter()
+        stored = self.store.files()
+        if not stored and self._jobs() > 1:
+            start_fork_server()  # a cold build will want workers: start their server during the walk
         report = walk(self.root, self.config.max_file_size, self._ignore)
         stats = BuildStats(files=len(report.files), skipped=Counter(report.skipped))
-        stored = self.store.files()
         on_disk = {source.path for source in report.files}
         tasks = []
         for source in report.files:
@@ -187,8 +188,11 @@ class Index:
         stats.seconds = time.perf_counter() - started
         return stats
 
+    def _jobs(self) -> int:
+        return self.config.jobs or os.cpu_count() or 1
+
     def _run(self, tasks: list[FileTask], progress: Progress | None) -> Iterable[FileResult]:
-        jobs = self.config.jobs or os.cpu_count() or 1
+        jobs = self._jobs()
         total = len(tasks)
         if progress:
             progress(0, total)
@@ -196,11 +200,9 @@ class Index:
             results: Iterable[FileResult] = map(run_task, tasks)
             pool = None
         else:
-            context = multiprocessing.get_context("forkserver")
-            # Workers fork from a server that has already imported the extractors: each starts at
-            # once instead of spending ~0.2 s of CPU on imports (takes effect when the server starts).
-            context.set_forkserver_preload(["indexer.worker"])
-            pool = QuietPool(jobs, initializer=open_worker_store, initargs=(str(self.store.path),), context=context)
+            pool = QuietPool(
+                jobs, initializer=open_worker_store, initargs=(str(self.store.path),), context=pool_context()
+            )
             results = pool.imap_unordered(run_and_store, tasks, chunksize=4)
         finished = False
         try:

@@ -10,7 +10,25 @@ each announced through the change notifier), so that is all this pool has it wai
 
 from __future__ import annotations
 
+import multiprocessing
+from multiprocessing import forkserver
+from multiprocessing.context import BaseContext
 from multiprocessing.pool import Pool
+
+
+def pool_context() -> BaseContext:
+    """Workers fork from a server that has already imported the extractors: each starts at once
+    instead of spending ~0.2 s of CPU on imports (takes effect when the server starts)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["indexer.worker"])
+    return context
+
+
+def start_fork_server() -> None:
+    """Starts the fork server now, without waiting for it: its imports then overlap whatever the
+    caller does before it asks for workers (a cold build's walk over the files)."""
+    pool_context()
+    forkserver.ensure_running()
 
 
 class QuietPool(Pool):

@@ -1,10 +1,11 @@
 """The compiled tree scanner, used when it is built and fits the installed tree-sitter.
 
-``_scan`` reads py-tree-sitter's Tree objects directly and carries its own copy of the tree-sitter
-runtime, so it is only trusted when built against the very py-tree-sitter release installed (it
-records that version) and when a first tree reads back the same through it as through
-py-tree-sitter (``Scanner.fits``). Otherwise ``load()`` is None and extraction runs in pure
-Python, with one log line saying why. Build it with ``python -m indexer.native.build``.
+``_scan`` reads py-tree-sitter's Tree and Query objects directly (never changing them) and carries
+its own copy of the tree-sitter runtime, so it is only trusted when built against the very
+py-tree-sitter release installed (it records that version) and when a first tree reads back the
+same through it as through py-tree-sitter (``Scanner.fits``). Otherwise ``load()`` is None and
+extraction runs in pure Python, with one log line saying why. Build it with
+``python -m indexer.native.build``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 from functools import cache
 from types import ModuleType
 
-from tree_sitter import Language, Tree
+from tree_sitter import Language, Query, Tree
 
 from .scanner import Scanner
 
@@ -40,12 +41,12 @@ def load() -> ModuleType | None:
             installed,
         )
         return None
-    _scan.bind(Tree)
+    _scan.bind(Tree, Query)
     return _scan
 
 
-def scanner_for(language: Language, grammar: object, query: str, ignored: frozenset[str]) -> Scanner | None:
+def scanner_for(language: Language, query: str, ignored: frozenset[str]) -> Scanner | None:
     """A scanner for one language's query (``ignored``: names never recorded as references), or
     None where the pure-Python path must run."""
     module = load()
-    return Scanner.build(module, language, grammar, query, ignored) if module is not None else None
+    return Scanner.build(module, language, query, ignored) if module is not None else None

@@ -28,13 +28,19 @@
 #error "build with -DTS_VERSION=\"<py-tree-sitter version>\""
 #endif
 
-/* py-tree-sitter's Tree object (tree_sitter/binding/types.h): the TSTree follows the header. */
+/* py-tree-sitter's Tree and Query objects (tree_sitter/binding/types.h): the runtime's object
+ * follows the header. */
 typedef struct {
     PyObject_HEAD
     TSTree *tree;
 } PyTreeHead;
 
-static PyTypeObject *tree_type; /* tree_sitter.Tree, handed over by bind() */
+typedef struct {
+    PyObject_HEAD
+    TSQuery *query;
+} PyQueryHead;
+
+static PyTypeObject *tree_type, *query_type; /* handed over by bind() */
 
 enum { IS_REFERENCE = 1, IS_ROOT = 2 };
 
@@ -287,16 +293,21 @@ static uint32_t best_depth(Scan *s, long rescan_cost) {
     return best;
 }
 
+/* Whether `object` is a `type` handed over by bind(); sets the error when not. */
+static int is_bound(PyObject *object, PyTypeObject *type, const char *name) {
+    if (!type) {
+        PyErr_SetString(PyExc_RuntimeError, "bind(tree_sitter.Tree, tree_sitter.Query) was not called");
+        return 0;
+    }
+    if (!PyObject_TypeCheck(object, type)) {
+        PyErr_Format(PyExc_TypeError, "expected a tree_sitter.%s", name);
+        return 0;
+    }
+    return 1;
+}
+
 static TSTree *tree_of(PyObject *object) {
-    if (!tree_type) {
-        PyErr_SetString(PyExc_RuntimeError, "bind(tree_sitter.Tree) was not called");
-        return NULL;
-    }
-    if (!PyObject_TypeCheck(object, tree_type)) {
-        PyErr_SetString(PyExc_TypeError, "expected a tree_sitter.Tree");
-        return NULL;
-    }
-    return ((PyTreeHead *)object)->tree;
+    return is_bound(object, tree_type, "Tree") ? ((PyTreeHead *)object)->tree : NULL;
 }
 
 static void scan_free(Scan *s) {
@@ -450,39 +461,25 @@ done:
 }
 
 PyDoc_STRVAR(pattern_roots_doc,
-    "pattern_roots(language, query) -> tuple of symbols | None\n\n"
-    "The node types at which the query's patterns start, or None when a pattern can start anywhere\n"
-    "(a wildcard or several top-level nodes). language is a grammar's PyCapsule.");
+    "pattern_roots(query) -> tuple of symbols | None\n\n"
+    "The node types at which the enabled patterns of a tree_sitter.Query start, or None when a pattern\n"
+    "can start anywhere (a wildcard or several top-level nodes).");
 
-static PyObject *pattern_roots(PyObject *Py_UNUSED(module), PyObject *args) {
-    PyObject *capsule;
-    Py_buffer source;
-    if (!PyArg_ParseTuple(args, "Oy*", &capsule, &source)) return NULL;
-    PyObject *result = NULL;
-    const TSLanguage *language = PyCapsule_GetPointer(capsule, "tree_sitter.Language");
-    uint32_t offset;
-    TSQueryError error;
-    TSQuery *query = language ? ts_query_new(language, source.buf, (uint32_t)source.len, &offset, &error) : NULL;
-    if (language && !query) PyErr_Format(PyExc_ValueError, "query error %d at byte %u", (int)error, offset);
-    if (!query) goto done;
-    if (query->wildcard_root_pattern_count) {
-        result = Py_NewRef(Py_None);
-        goto done;
-    }
-    result = PyTuple_New(query->pattern_map.size);
+static PyObject *pattern_roots(PyObject *Py_UNUSED(module), PyObject *query_object) {
+    if (!is_bound(query_object, query_type, "Query")) return NULL;
+    const TSQuery *query = ((PyQueryHead *)query_object)->query;
+    if (query->wildcard_root_pattern_count) Py_RETURN_NONE;
+    PyObject *result = PyTuple_New(query->pattern_map.size);
     for (uint32_t i = 0; result && i < query->pattern_map.size; i++) {
         PatternEntry *entry = array_get(&query->pattern_map, i);
         if (!entry->is_rooted) {
-            Py_SETREF(result, Py_NewRef(Py_None));
-            break;
+            Py_DECREF(result);
+            Py_RETURN_NONE;
         }
         PyObject *symbol = PyLong_FromLong(array_get(&query->steps, entry->step_index)->symbol);
         if (!symbol) Py_CLEAR(result);
         else PyTuple_SET_ITEM(result, i, symbol);
     }
-done:
-    if (query) ts_query_delete(query);
-    PyBuffer_Release(&source);
     return result;
 }
 
@@ -496,18 +493,20 @@ static PyObject *root(PyObject *Py_UNUSED(module), PyObject *tree_object) {
                          ts_node_child_count(node));
 }
 
-static PyObject *bind(PyObject *Py_UNUSED(module), PyObject *type) {
-    if (!PyType_Check(type)) return PyErr_Format(PyExc_TypeError, "expected tree_sitter.Tree");
-    Py_XSETREF(tree_type, (PyTypeObject *)Py_NewRef(type));
+static PyObject *bind(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *tree, *query;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyType_Type, &tree, &PyType_Type, &query)) return NULL;
+    Py_XSETREF(tree_type, (PyTypeObject *)Py_NewRef(tree));
+    Py_XSETREF(query_type, (PyTypeObject *)Py_NewRef(query));
     Py_RETURN_NONE;
 }
 
 static PyMethodDef methods[] = {
-    {"bind", bind, METH_O, "bind(tree_sitter.Tree): the type whose objects scan() reads."},
+    {"bind", bind, METH_VARARGS, "bind(tree_sitter.Tree, tree_sitter.Query): the types this module reads."},
     {"root", root, METH_O, root_doc},
     {"scan", scan, METH_VARARGS, scan_doc},
     {"pack", pack, METH_VARARGS, pack_doc},
-    {"pattern_roots", pattern_roots, METH_VARARGS, pattern_roots_doc},
+    {"pattern_roots", pattern_roots, METH_O, pattern_roots_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,8 +1,8 @@
 """One language's use of the compiled scanner: references in C, the rest of its query narrowed.
 
 A language query (``languages/base.py``) is split in two: its plain ``(type) @reference``
-patterns become node types the C walk records, and the other patterns (definitions, imports)
-form the structure query. The walk also finds the nodes where a structure pattern can start and
+patterns become node types the C walk records and are disabled, which leaves the structure query
+(definitions, imports). The walk also finds the nodes where a structure pattern can start and
 picks a depth k: the structure query runs from the root with max start depth k (the tree-sitter
 query engine then skips the deep parts of the tree) and once more rooted at each candidate below
 k that no other such candidate contains. Each match starts at exactly one of those runs, so the
@@ -40,7 +40,7 @@ class Scanner:
 
     def __init__(self, module: ModuleType, query: Query, flags: bytes, plan: bool, ignored: frozenset[str]) -> None:
         self._module = module
-        self.query = query  # the structure query: no reference patterns
+        self.query = query  # the structure query: the language query, its reference patterns disabled
         self._flags = flags
         # What the plan weighs one more query run at, in tree nodes; negative: no plan, one full run.
         self.rescan_cost = RESCAN_COST if plan else -1
@@ -48,22 +48,20 @@ class Scanner:
         self._checked = False
 
     @classmethod
-    def build(
-        cls, module: ModuleType, language: Language, grammar: object, source: str, ignored: frozenset[str] = frozenset()
-    ) -> Scanner | None:
+    def build(cls, module: ModuleType, language: Language, source: str, ignored: frozenset[str]) -> Scanner | None:
         """None when the query captures references in a form the C walk does not take over."""
-        reference_types, structure = split_query(Query(language, source), source.encode())
-        query = Query(language, structure)
-        names = {query.capture_name(i) for i in range(query.capture_count)}
-        if "reference" in names or not reference_types:
+        query = Query(language, source)
+        reference_patterns = plain_reference_patterns(query, source.encode())
+        if reference_patterns is None or not reference_patterns:
             return None
         flags = bytearray(language.node_kind_count)
-        for kind in reference_types:
+        for index, kind in reference_patterns.items():
             symbol = language.id_for_node_kind(kind, True)
             if not symbol:
-                return None  # unknown to the grammar: Query would have rejected it; stay on the safe path
+                return None
             flags[symbol] |= IS_REFERENCE
-        roots = module.pattern_roots(grammar, structure)
+            query.disable_pattern(index)  # what is left is the structure query
+        roots = module.pattern_roots(query)
         for symbol in roots or ():
             flags[symbol] |= IS_ROOT
         return cls(module, query, bytes(flags), roots is not None, ignored)
@@ -111,18 +109,18 @@ class Scanner:
         return self._module.pack(scanned.occurrences, scanned.names, skip, packed)
 
 
-def split_query(query: Query, source: bytes) -> tuple[list[str], bytes]:
-    """The node types of the plain ``(type) @reference`` patterns, and the other patterns' text."""
-    reference_types: list[str] = []
-    rest: list[bytes] = []
+def plain_reference_patterns(query: Query, source: bytes) -> dict[int, str] | None:
+    """Pattern index -> node type of each plain ``(type) @reference`` pattern; None when another
+    pattern captures ``@reference`` too (the C walk could not take those over)."""
+    found: dict[int, str] = {}
     for index in range(query.pattern_count):
         text = source[query.start_byte_for_pattern(index) : query.end_byte_for_pattern(index)].strip()
         match = _REFERENCE_PATTERN.fullmatch(text)
         if match is not None:
-            reference_types.append(match.group(1).decode())
-        else:
-            rest.append(text)
-    return reference_types, b"\n".join(rest)
+            found[index] = match.group(1).decode()
+        elif b"@reference" in text:
+            return None
+    return found
 
 
 def _node_at(root: Node, start: int, end: int, symbol: int) -> Node | None:

@@ -18,7 +18,7 @@ from indexer import native
 from indexer.extract import Extractor
 from indexer.files import decode_source
 from indexer.languages import all_languages, language_for_path
-from indexer.native.scanner import split_query
+from indexer.native.scanner import plain_reference_patterns
 from indexer.store import pack_references
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -117,19 +117,30 @@ def test_definitions_nested_deep_in_code_are_found_by_the_narrowed_query(rescan_
                      "Outer.method.deep.Inner.attr"]  # fmt: skip
 
 
-def test_split_query_takes_the_plain_reference_patterns_only():
+def test_only_plain_reference_patterns_are_taken_over():
     language = Language(tree_sitter_python.language())
-    source = b"(function_definition name: (identifier) @name) @definition.function\n(identifier) @reference\n"
-    types, rest = split_query(Query(language, source.decode()), source)
-    assert types == ["identifier"]
-    assert rest == b"(function_definition name: (identifier) @name) @definition.function"
+    source = "(function_definition name: (identifier) @name) @definition.function\n(identifier) @reference\n"
+    assert plain_reference_patterns(Query(language, source), source.encode()) == {1: "identifier"}
+    other = source + "(call function: (attribute) @reference)\n"
+    assert plain_reference_patterns(Query(language, other), other.encode()) is None
 
 
 @requires_native
 def test_a_query_with_other_reference_captures_stays_in_pure_python():
     language = Language(tree_sitter_python.language())
     query = "(call function: (identifier) @reference)\n(identifier) @reference\n"
-    assert native.Scanner.build(native.load(), language, tree_sitter_python.language(), query) is None
+    assert native.Scanner.build(native.load(), language, query, frozenset()) is None
+
+
+@requires_native
+def test_pattern_roots_are_the_node_types_where_enabled_patterns_start():
+    language = Language(tree_sitter_python.language())
+    source = "(function_definition name: (identifier) @name) @f\n[(import_statement) (module)] @i\n(identifier) @r"
+    query = Query(language, source)
+    query.disable_pattern(2)
+    kinds = {language.node_kind_for_id(symbol) for symbol in native.load().pattern_roots(query)}
+    assert kinds == {"function_definition", "import_statement", "module"}
+    assert native.load().pattern_roots(Query(language, "(_ (identifier) @name) @d")) is None
 
 
 @requires_native
