@@ -55,9 +55,19 @@ Resolution = tuple[list[StoredDefinition], str, int]  # definitions, how found, 
 class _OffLine:
     """What the lines other than the cursor's say (the same for every keystroke on that line)."""
 
-    nearest: dict[str, NameUse]  # each name's nearest use (by tier, then distance), import lines left out
+    uses: list[_Use]  # each name's nearest use (by tier, then distance), import lines left out
     last_parts: frozenset[str]  # the last part of every dotted name
-    heads: frozenset[str] = frozenset()  # the first part of every name in ``nearest``
+    heads: frozenset[str] = frozenset()  # the first part of every name in ``uses``
+
+
+class _Use(NamedTuple):
+    """A name's use, placed: what a search asks of each name, worked out once per cursor line."""
+
+    chain: str
+    head: str
+    tier: int
+    distance: int
+    line: int
 
 
 class UsesAround:
@@ -82,11 +92,8 @@ class UsesAround:
         if kept is not None and kept[0] == key:
             return kept[1]
         uses, last_parts = self._names_off_line(search, lines)
-        ordered = search.sorted_uses_off_line(uses, import_lines)
-        nearest: dict[str, NameUse] = {}
-        for use in ordered:
-            nearest.setdefault(use.chain, use)
-        found = _OffLine(nearest, last_parts, frozenset(chain.split(".", 1)[0] for chain in nearest))
+        placed = search.placed(search.sorted_uses_off_line(uses, import_lines))
+        found = _OffLine(placed, last_parts, frozenset(use.head for use in placed))
         with self._lock:
             self._kept = (key, found)
         return found
@@ -218,7 +225,7 @@ class _Search:
         self.receiver_budget = MAX_RECEIVER_INFERENCES
         self.enclosing = _innermost(self.state.definitions, cursor.line)
         self._buffer_names: set[str] | None = None
-        self.off_line = _OffLine({}, frozenset())
+        self.off_line = _OffLine([], frozenset())
         self.receiver_text = _without_line(cursor.text, cursor.line)
         span = (self.enclosing.start_line, self.enclosing.end_line) if self.enclosing is not None else None
         exact = (self.state.exact, self.receiver_text, cursor.line, span)
@@ -235,23 +242,30 @@ class _Search:
         on_line = [] if row in import_lines else names_in_lines(lines[row - 1 : row], row, row)
         if expression is not None:
             on_line = [use for use in on_line if use.chain != expression.chain]
-        self._add_unused_imports({use.chain.split(".", 1)[0] for use in on_line} | self.off_line.heads)
-        nearest: dict[str, NameUse] = {}
-        for use in on_line:  # the cursor line's names are the nearest tier
-            nearest.setdefault(use.chain, use)
-        for chain, use in self.off_line.nearest.items():
-            nearest.setdefault(chain, use)
+        line_uses = self.placed(on_line)  # the cursor line's names are the nearest tier
+        self._add_unused_imports({use.head for use in line_uses} | self.off_line.heads)
+        on_line_chains = {use.chain for use in line_uses}
         unbound_budget = MAX_UNBOUND_CHAINS
-        for use in nearest.values():
+        for use in line_uses + [use for use in self.off_line.uses if use.chain not in on_line_chains]:
             if self.deadline.expired():
                 break
-            head = use.chain.split(".", 1)[0]
-            if head not in self.bound and head not in self.local_names:
+            if use.head not in self.bound and use.head not in self.local_names:
                 if unbound_budget <= 0:
                     continue  # receivers and workspace-wide lookups cost the most and tell the least
                 unbound_budget -= 1
-            self._add_chain(use.chain, self._tier_of(use), self._distance(use), use.line)
+            self._add_chain(use.chain, use.tier, use.distance, use.line)
         return self._candidates()
+
+    def placed(self, uses: list[NameUse]) -> list[_Use]:
+        """Each chain's first use in ``uses``, with its tier and distance from the cursor."""
+        seen: set[str] = set()
+        placed: list[_Use] = []
+        for use in uses:
+            if use.chain not in seen:
+                seen.add(use.chain)
+                head = use.chain.split(".", 1)[0]
+                placed.append(_Use(use.chain, head, self._tier_of(use), self._distance(use), use.line))
+        return placed
 
     # -- tiers -----------------------------------------------------------------------------
 
@@ -426,13 +440,16 @@ class _Search:
     def _candidates(self) -> list[Candidate]:
         seen: set[tuple[str, int]] = set()
         out: list[Candidate] = []
+        lines_of: dict[str, list[str] | None] = {}
         for ranked in sorted(self.ranked):
             stored = ranked.definition
             key = (stored.path, stored.ord)
             if key in seen:
                 continue
             seen.add(key)
-            lines = self.files.lines(stored.path)
+            if stored.path not in lines_of:
+                lines_of[stored.path] = self.files.lines(stored.path)
+            lines = lines_of[stored.path]
             if lines is None:
                 continue
             pinned = ranked.tier == TIER_CURSOR
