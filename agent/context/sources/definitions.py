@@ -304,11 +304,20 @@ class _Search:
         for owner in owners:
             self._add_members(owner, expression.partial)
 
-    def _add_members(self, owner: StoredDefinition, partial: str, tier: int = TIER_CURSOR, first_rank: int = 0) -> None:
-        """Every member of a class or module, the likeliest first, as headers only."""
+    def _add_members(
+        self,
+        owner: StoredDefinition,
+        partial: str,
+        tier: int = TIER_CURSOR,
+        first_rank: int = 0,
+        popularity: dict[str, int] | None = None,
+    ) -> None:
+        """Every member of a class or module, the likeliest first, as headers only. ``popularity``:
+        the members' reference totals, when the caller asked for several owners' at once."""
         members = [m for m in self.lookups.all_members(self.state, owner) if m.definition.name.startswith(partial)]
         in_buffer = self._names_in_buffer()
-        popularity = self.lookups.reference_totals(self.state, (m.definition.name for m in members))
+        if popularity is None:
+            popularity = self.lookups.reference_totals(self.state, (m.definition.name for m in members))
 
         def likeliness(member: StoredDefinition) -> tuple[int, int, int]:
             name = member.definition.name
@@ -342,11 +351,15 @@ class _Search:
                     self._push(definition, TIER_UNUSED_IMPORT, abs(line - self.cursor.line), TIER_REASONS[2])
         # after the names: a module brings many candidates, of which one is wanted
         far = len(self.cursor.lines) * BELOW_CURSOR_WEIGHT
-        for module in unused_modules:
-            self._add_members(module, "", TIER_UNUSED_IMPORT, first_rank=far)
-        for module in used_modules:  # `util.` used here: other members of util may be next
-            if module.definition.kind in MODULE_KINDS:
-                self._add_members(module, "", TIER_FILE, first_rank=far)
+        listed = [(module, TIER_UNUSED_IMPORT) for module in unused_modules]
+        # `util.` used here: other members of util may be next
+        listed += [(module, TIER_FILE) for module in used_modules if module.definition.kind in MODULE_KINDS]
+        if not listed:
+            return
+        names = {m.definition.name for module, _ in listed for m in self.lookups.all_members(self.state, module)}
+        popularity = self.lookups.reference_totals(self.state, names)  # one question for every module
+        for module, tier in listed:
+            self._add_members(module, "", tier, first_rank=far, popularity=popularity)
 
     def _imports_module(self, name: str) -> bool:
         """Whether the name is bound by a whole-module import (`import m`, `import * as m`, `from . import m`)."""
