@@ -16,7 +16,7 @@ import sys
 import sysconfig
 import tarfile
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import platformdirs
 
@@ -53,10 +53,13 @@ def runtime_sources(version: str) -> Path:
         unpacked = Path(scratch) / "lib"
         prefix = f"tree_sitter-{version}/tree_sitter/core/lib/"
         with tarfile.open(archives[0]) as archive:
-            for member in archive.getmembers():
-                if member.name.startswith(prefix) and member.isfile() and ".." not in member.name:
-                    member.name = member.name[len(prefix) :]
-                    archive.extract(member, unpacked, filter="data")
+            for member in archive.getmembers():  # plain files under core/lib only, written by us
+                relative = PurePosixPath(member.name[len(prefix) :])
+                inside = not relative.is_absolute() and ".." not in relative.parts
+                if member.name.startswith(prefix) and member.isfile() and inside:
+                    target = unpacked.joinpath(*relative.parts)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(archive.extractfile(member).read())
         if not (unpacked / "src" / "lib.c").is_file():
             raise BuildError(f"the tree-sitter {version} sdist has no core/lib/src/lib.c")
         cached.parent.mkdir(parents=True, exist_ok=True)
