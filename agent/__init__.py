@@ -26,7 +26,7 @@ from .explain import (
 )
 from .navigate import Location, definition_at, references_at
 from .privacy import exclusion_report, is_loopback_host, is_loopback_url
-from .quiet_gc import QuietCollector, Settled, settle
+from .quiet_gc import QuietCollector, Settled, configure_gc, settle
 from .refactor import (
     RefactorError,
     RenameTarget,
@@ -76,6 +76,7 @@ __all__ = [
     "apply_edits",
     "backend_from_settings",
     "code_lenses",
+    "configure_gc",
     "definition_at",
     "diagnose",
     "evaluate",

@@ -8,8 +8,9 @@
   Measured at 8K and 32K budgets; the packs' latencies while typing are reported too (a cursor
   that moves by a character and a buffer that changed: what caches keyed on the exact request
   cannot answer), as wall time and as the process's CPU time, which other jobs on a shared
-  machine change far less. Before typing, the heap is settled once as the server settles it when
-  its caches are warm (agent/quiet_gc.py); the 200 keystrokes then run without a quiet moment.
+  machine change far less. The collector is set up as in the server, and the heap is settled
+  before each session as the server settles it when the editor is quiet (agent/quiet_gc.py);
+  a session's keystrokes then follow each other without a quiet moment.
 - Whole repository: the Django sdist from PyPI (cached outside git), indexed, then prepared
   (`ContextPacker.prepare`: token counts kept on disk per content, map lines, lexical chunks, the
   reference graph), then packed at a 1M budget (cold) and again (warm); and the first pack of a
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import platformdirs
 
-from agent import Cursor, PackRequest, Workspace, WorkspaceSettings, load_tokenizer, settle
+from agent import Cursor, PackRequest, Workspace, WorkspaceSettings, configure_gc, load_tokenizer, settle
 from agent.context import ContextPacker, render_fim_prompt
 from engine import TEMPLATES
 
@@ -183,8 +184,11 @@ def run() -> dict:
             workspace.build_index()
             packer = ContextPacker(workspace.index, tokenizer)
             latency = pack_latency(workspace, packer)
-            settle()  # as the server does once its caches are warm (agent/quiet_gc.py), not between keystrokes
-            reuse = [prefix_reuse(workspace, packer, budget) for budget in (8192, 32768)]
+            configure_gc()  # the server's collector settings (agent/quiet_gc.py)
+            reuse = []
+            for budget in (8192, 32768):
+                settle()  # as the server does when the editor is quiet: before a session, never between keystrokes
+                reuse.append(prefix_reuse(workspace, packer, budget))
     whole = whole_repo_pack(tokenizer)
     figures = {
         "pack_8k": latency,

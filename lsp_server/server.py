@@ -18,7 +18,7 @@ from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path
 
-from agent import Completer, QuietCollector, Workspace
+from agent import Completer, QuietCollector, Workspace, configure_gc
 
 from .debounce import TypingRhythm
 from .positions import position_to_agent
@@ -181,6 +181,7 @@ def serve(tcp: str | None = None, log_file: Path | None = None) -> int:
     # stderr stays quiet: a client that never reads it would block the server once its pipe fills
     handler = logging.FileHandler(log_file) if log_file else logging.NullHandler()
     logging.basicConfig(handlers=[handler], level=logging.INFO, force=True)
+    configure_gc()  # collections sized for a long-lived process with large caches (agent/quiet_gc.py)
     server = create_server()
     if tcp is None:
         server.stdin = SafeStdin(sys.stdin.buffer)

@@ -7,7 +7,8 @@ import weakref
 
 import pytest
 
-from agent import QuietCollector, settle
+from agent import QuietCollector, configure_gc, settle
+from agent.quiet_gc import YOUNG_THRESHOLD
 
 
 @pytest.fixture(autouse=True)
@@ -63,3 +64,13 @@ def test_settles_only_after_work_and_a_quiet_spell():
     assert collector.settles == 1 and collector.last is not None
     clock.now += 10
     assert collector.settle_if_quiet() is None  # quiet, but nothing new to settle
+
+
+def test_the_server_settings_make_young_collections_rarer():
+    before = gc.get_threshold()
+    try:
+        configure_gc()
+        young, middle, old = gc.get_threshold()
+        assert young == YOUNG_THRESHOLD > before[0] and (middle, old) == before[1:]
+    finally:
+        gc.set_threshold(*before)
