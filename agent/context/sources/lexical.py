@@ -46,6 +46,8 @@ class LexicalSource:
         self._latest: dict[str, list[Candidate]] = {}  # per cursor file: the last hits found in time
         # (generation, path): at that index generation every chunk was current but that path's
         self._current_at: tuple[int, str | None] | None = None
+        # (path, the generation but for that path): every chunk but that path's was current then
+        self._others_current_at: tuple[str, int] | None = None
         self.postings = TermPostings(index)
         self._table_at: tuple[tuple, tuple] | None = None  # (what was written, the chunk table's state)
         self._searched_at: tuple | None = None  # the chunk table's state at the last search
@@ -95,10 +97,14 @@ class LexicalSource:
         generation = self.index.generation
         if self._current_at in ((generation, None), (generation, cursor.path)):
             return 0
+        others_written = (cursor.path, self.index.generation_excluding(cursor.path))
+        if self._others_current_at == others_written:
+            return 0  # every write since the others were found current was to the cursor's file
         stale_paths = [path for path, _ in self.index.store.stale_chunk_files()]
         others = [path for path in stale_paths if path != cursor.path]
         if not others:
             self._current_at = (generation, cursor.path if stale_paths else None)
+            self._others_current_at = others_written
             return 0
         if len(others) > INLINE_SYNC_LIMIT and deadline.limited:
             self.jobs.start("lexical-chunks", self.index.sync_chunks)
