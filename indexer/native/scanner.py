@@ -45,14 +45,14 @@ class Scanner:
         # What the plan weighs one more query run at, in tree nodes; negative: no plan, one full run.
         self.rescan_cost = RESCAN_COST if plan else -1
         self._ignored = ignored
-        self._checked = False
+        self._fits: bool | None = None
 
     @classmethod
     def build(cls, module: ModuleType, language: Language, source: str, ignored: frozenset[str]) -> Scanner | None:
         """None when the query captures references in a form the C walk does not take over."""
         query = Query(language, source)
         reference_patterns = plain_reference_patterns(query, source.encode())
-        if reference_patterns is None or not reference_patterns:
+        if not reference_patterns:  # None (not all plain) or none at all
             return None
         flags = bytearray(language.node_kind_count)
         for index, kind in reference_patterns.items():
@@ -67,16 +67,15 @@ class Scanner:
         return cls(module, query, bytes(flags), roots is not None, ignored)
 
     def fits(self, tree: Tree) -> bool:
-        """Whether the scanner reads this kind of tree as py-tree-sitter does (checked once)."""
-        if self._checked:
-            return True
-        root = tree.root_node
-        expected = (root.kind_id, root.start_byte, root.end_byte, root.child_count)
-        if self._module.root(tree) != expected:
-            log.warning("native scanner reads trees differently from py-tree-sitter: extraction runs in pure Python")
-            return False
-        self._checked = True
-        return True
+        """Whether the scanner reads this language's trees as py-tree-sitter does (checked on the
+        first tree; the answer stands for the process)."""
+        if self._fits is None:
+            root = tree.root_node
+            expected = (root.kind_id, root.start_byte, root.end_byte, root.child_count)
+            self._fits = self._module.root(tree) == expected
+            if not self._fits:
+                log.warning("native scanner reads trees unlike py-tree-sitter: extraction runs in pure Python")
+        return self._fits
 
     def scan(self, tree: Tree, source: bytes) -> Scanned:
         occurrences, names, depth, deep = self._module.scan(tree, source, self._flags, self._ignored, self.rescan_cost)

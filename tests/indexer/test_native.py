@@ -159,6 +159,18 @@ def test_scan_rejects_what_is_not_a_tree_or_not_its_source():
 
 
 @requires_native
+def test_a_scanner_that_reads_trees_differently_is_not_used():
+    fast, plain = extractors("python")
+    source = b"def f(a):\n    return a + g(a)\n"
+    tree = fast.parse(source)
+    assert fast._scanner.fits(tree)
+    fresh = Extractor(all_languages()["python"])
+    fresh._scanner._fits = False  # as if the first tree had read back differently
+    assert fresh.extract_packed(tree, source) == plain.extract_packed(tree, source)
+    assert "query" in vars(fresh)  # it took the pure-Python path, which compiles the whole query
+
+
+@requires_native
 def test_a_module_built_for_another_tree_sitter_is_not_used(monkeypatch):
     native.load.cache_clear()
     monkeypatch.setattr(native.importlib.metadata, "version", lambda name: "0.0.0")
