@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from indexer import Index, IndexConfig
+from indexer import Index, IndexConfig, native
 from indexer.extract import Extractor
 from indexer.files import IgnoreRules, walk
 from indexer.languages import language_for_path
@@ -142,11 +142,13 @@ def run() -> dict:
         "edit_cpu_p50_ms": round(percentile(edit_cpu, 50) * 1000, 2),
         "edit_cpu_p95_ms": round(percentile(edit_cpu, 95) * 1000, 2),
         "skipped": dict(stats.skipped),
+        "native_scanner": native.load() is not None,
     }
     print_table(
         f"Index: Python {sysconfig.get_python_version()} standard library",
         [
             ("files", f"{figures['files']} ({figures['megabytes']} MB)"),
+            ("extraction", "compiled scanner (indexer.native)" if figures["native_scanner"] else "pure Python"),
             ("raw tree-sitter parse, 1 core", f"{raw_seconds:.2f} s ({figures['raw_parse_mb_per_s']} MB/s)"),
             (f"full index, {cpus} cores", f"{index_seconds:.2f} s ({figures['index_mb_per_s']} MB/s)"),
             ("ratio index / raw parse", f"{figures['ratio_index_over_raw_parse']:.2f}  (goal <= 1.0)"),
