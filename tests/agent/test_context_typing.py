@@ -145,6 +145,7 @@ def test_a_chunk_sync_made_straight_on_the_index_drops_the_kept_postings(workspa
     [
         ("app/service.py", TYPED, "retried = backoff(attempt) + client.send(path).status"),  # inside a body
         ("app/service.py", "def fetch_with_retry(", "def fetch_again("),  # a definition's line: its name changes
+        ("app/service.py", "def fetch_with_retry(", "def backoff("),  # ...to an imported name, which it shadows
         ("app/service.py", "from .retry import backoff", "from .queue import Queue"),  # an import line
         ("app/http.py", "The body parsed as JSON.", "Parsed: self.status and Client.send"),  # a docstring
         ("app/http.py", "return json.loads(self.body)", "return self.raise_for_status("),  # a method's body
