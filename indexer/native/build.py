@@ -77,7 +77,7 @@ def build() -> Path:
     runtime = runtime_sources(version)
     compiler = shlex.split(sysconfig.get_config_var("CC") or "cc")
     target = module_path()
-    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    partial = target.with_name(f".{target.stem}.{os.getpid()}.so")  # ignored by git like the module
     command = [
         *compiler, *CFLAGS, f'-DTS_VERSION="{version}"',
         f"-I{sysconfig.get_paths()['include']}", f"-I{runtime / 'include'}", f"-I{runtime / 'src'}",
