@@ -89,7 +89,7 @@ def pack_candidates(
         if part is None:
             continue
         text, tokens = counter.span(lines, *part)
-        if tokens > remaining or not text.strip():
+        if tokens > remaining or not text or text.isspace():  # isspace: no copy of a long span
             continue
         occupied.add(candidate.path, *part)
         placed.append(_Placed(candidate, part[0], part[1], tokens, text))
