@@ -11,10 +11,12 @@ import asyncio
 import contextlib
 import logging
 import sys
+import threading
 from pathlib import Path
 
 from lsprotocol import types as t
 from pygls.exceptions import JsonRpcException
+from pygls.io_ import run_async
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path
 
@@ -24,7 +26,7 @@ from .debounce import TypingRhythm
 from .positions import position_to_agent
 from .protocol import WholerepoProtocol
 from .settings import ServerSettings
-from .transport import MAX_BODY, SafeStdin
+from .transport import MAX_BODY, MAX_LINE, SafeStdin, SafeStreamReader
 
 VERSION = "0.1.0"
 STATUS = "wholerepo/status"
@@ -40,7 +42,7 @@ class WholerepoServer(LanguageServer):
             text_document_sync_kind=t.TextDocumentSyncKind.Incremental,
             protocol_cls=WholerepoProtocol,
         )
-        self.stdin: SafeStdin | None = None
+        self.reader: SafeStdin | SafeStreamReader | None = None  # the client's byte stream, bounded
         self.settings = ServerSettings()
         self.init_options: object = None
         self.root: Path | None = None
@@ -144,15 +146,34 @@ class WholerepoServer(LanguageServer):
         """The read loop reports a body that is not JSON (source JsonRpcException): JSON-RPC's parse
         error, id null. Other failures keep pygls's handling."""
         if source is JsonRpcException:
-            discarded = self.stdin.discarded if self.stdin is not None else None
+            discarded = self.reader.discarded if self.reader is not None else None
             if discarded is not None:
-                self.stdin.discarded = None
+                self.reader.discarded = None
                 reason = f"a message of {discarded} bytes is over the {MAX_BODY}-byte limit; discarded"
             else:
                 reason = f"{type(error).__name__}: {error}"[:300]
             self.protocol.send_error(None, t.ErrorCodes.ParseError, f"Parse error: {reason}")
             return
         super().report_server_error(error, source)
+
+    def start_tcp(self, host: str, port: int) -> None:
+        """pygls's TCP server, but the socket is read through SafeStreamReader: pygls's own loop
+        reads it unbounded, and one header line over 64 KiB ended the session."""
+        self._stop_event = stop_event = threading.Event()
+
+        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.protocol.set_writer(writer)
+            self.reader = SafeStreamReader(reader)
+            await run_async(stop_event, self.reader, self.protocol, log, self.report_server_error)
+            self.shutdown()
+
+        async def listen() -> None:
+            self._server = await asyncio.start_server(connection, host, port, limit=MAX_LINE)
+            async with self._server:
+                await self._server.serve_forever()
+
+        with contextlib.suppress(asyncio.CancelledError):
+            asyncio.run(listen())
 
     def spawn(self, coroutine) -> asyncio.Task:
         """A background task kept alive until done; its failure becomes a message."""
@@ -184,8 +205,8 @@ def serve(tcp: str | None = None, log_file: Path | None = None) -> int:
     configure_gc()  # collections sized for a long-lived process with large caches (agent/quiet_gc.py)
     server = create_server()
     if tcp is None:
-        server.stdin = SafeStdin(sys.stdin.buffer)
-        server.start_io(server.stdin)
+        server.reader = SafeStdin(sys.stdin.buffer)
+        server.start_io(server.reader)
         return 0
     host, _, port = tcp.rpartition(":")
     server.start_tcp(host or "127.0.0.1", int(port))

@@ -4,12 +4,15 @@ settings change pushed with workspace/didChangeConfiguration takes effect withou
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import sys
 
 import pytest
 from lsprotocol import types as t
 from pygls.lsp.client import LanguageClient
+
+from lsp_server.transport import MAX_BODY, MAX_LINE
 
 from .server_session import write_repo
 
@@ -89,3 +92,66 @@ def _listeners(port: int) -> list[str]:
         if state == "0A" and int(hex_port, 16) == port:
             found.append(socket.inet_ntoa(bytes.fromhex(address)[::-1]))
     return found
+
+
+@pytest.mark.asyncio
+async def test_bad_bytes_on_the_socket_get_answers_and_the_session_goes_on(tmp_path):
+    """An over-long header line, garbage glued to a header and a body over the size limit: each is
+    answered or skipped, and the same connection then initializes and shuts down normally."""
+    port = free_port()
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "lsp_server.cli", "serve", "--tcp", str(port), "--log-file", str(tmp_path / "log")
+    )
+    try:
+        for _ in range(200):
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                break
+            except OSError:
+                await asyncio.sleep(0.05)
+        frames = Frames(reader)
+        writer.write(b"X" * (3 * MAX_LINE) + b"\r\n")  # a header line no reader should hold whole
+        writer.write(b"garbage " + frame(b'{"jsonrpc": "2.0", "id": 1, "method": "shutdown"'))  # cut short: not JSON
+        assert (await frames.next())["error"]["code"] == t.ErrorCodes.ParseError
+        oversized = MAX_BODY + 1
+        writer.write(b"Content-Length: %d\r\n\r\n" % oversized)
+        for _ in range(oversized // (1 << 20)):
+            writer.write(b" " * (1 << 20))
+            await writer.drain()
+        writer.write(b" " * (oversized % (1 << 20)))
+        answer = await frames.next()
+        assert answer["error"]["code"] == t.ErrorCodes.ParseError and str(oversized) in answer["error"]["message"]
+        initialize = {"jsonrpc": "2.0", "id": 2, "method": "initialize", "params": {"capabilities": {}}}
+        writer.write(frame(json.dumps(initialize).encode()))
+        assert (await frames.next())["result"]["capabilities"]
+        writer.write(frame(b'{"jsonrpc": "2.0", "id": 3, "method": "shutdown"}'))
+        assert (await frames.next()) == {"jsonrpc": "2.0", "id": 3, "result": None}
+        writer.write(frame(b'{"jsonrpc": "2.0", "method": "exit"}'))
+        await writer.drain()
+        assert await asyncio.wait_for(server.wait(), 30) == 0
+        writer.close()
+    finally:
+        if server.returncode is None:
+            server.kill()
+            await server.wait()
+
+
+def frame(body: bytes) -> bytes:
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+class Frames:
+    """The server's messages, one at a time, skipping its notifications (log lines, status)."""
+
+    def __init__(self, reader: asyncio.StreamReader) -> None:
+        self.reader = reader
+
+    async def next(self) -> dict:
+        while True:
+            length = 0
+            while (line := await asyncio.wait_for(self.reader.readline(), 60)) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            message = json.loads(await self.reader.readexactly(length))
+            if "id" in message:
+                return message
