@@ -149,7 +149,7 @@ class Extractor:
                     name_row + 1,
                     name_col,
                     self._signature(node, start, end, source),
-                    doc_of(node, source)[:MAX_DOC_CHARS],
+                    doc_of(node, span, source)[:MAX_DOC_CHARS],
                     parent,
                 )
             )

@@ -22,7 +22,8 @@ from ..model import Import
 
 ImportReader = Callable[[Node, bytes], list[Import]]
 SpanHook = Callable[[Node], Node]
-DocHook = Callable[[Node, bytes], str]
+DocHook = Callable[[Node, Node, bytes], str]  # (definition node, its span, source): the span is
+# computed once per definition by the extractor, as finding it may walk to the parent
 ExportsHook = Callable[[Node, bytes], "tuple[str, ...] | None"]
 
 
@@ -79,7 +80,7 @@ def identity(node: Node) -> Node:
     return node
 
 
-def no_doc(node: Node, source: bytes) -> str:
+def no_doc(node: Node, span: Node, source: bytes) -> str:
     return ""
 
 

@@ -71,8 +71,8 @@ def statement(node: Node) -> Node:
     return node
 
 
-def doc(node: Node, source: bytes) -> str:
-    return leading_comment(statement(node), source, _COMMENTS)
+def doc(node: Node, span: Node, source: bytes) -> str:
+    return leading_comment(span, source, _COMMENTS)  # the span is the statement
 
 
 def imports(node: Node, source: bytes) -> list[Import]:

@@ -88,9 +88,9 @@ def _comments_above(node: Node, source: bytes) -> str:
     return "\n".join(line.removeprefix("//").removeprefix("/*").removesuffix("*/").strip() for line in lines).strip()
 
 
-def _doc(node: Node, source: bytes) -> str:
+def _doc(node: Node, span: Node, source: bytes) -> str:
     """Comments above the definition, or above its declaration when that declares only it."""
-    node = _owner(node)
+    node = span  # the owner
     text = _comments_above(node, source)
     parent = node.parent
     if parent is not None and parent.type == "var_spec_list":

@@ -51,8 +51,8 @@ def _owner(node: Node) -> Node:
     return node
 
 
-def _doc(node: Node, source: bytes) -> str:
-    node = _owner(node)
+def _doc(node: Node, span: Node, source: bytes) -> str:
+    node = span  # the owner
     comment = node.prev_sibling
     if comment is None or comment.type != "block_comment":
         return ""

@@ -31,7 +31,7 @@ def _span(node: Node) -> Node:
     return node
 
 
-def _doc(node: Node, source: bytes) -> str:
+def _doc(node: Node, span: Node, source: bytes) -> str:
     body = node.child_by_field_name("body")
     if body is not None and body.named_child_count:
         first = body.named_child(0)
@@ -39,9 +39,9 @@ def _doc(node: Node, source: bytes) -> str:
             literal = first.named_child(0)
             if literal.type == "string":
                 return _string_value(literal, source)
-    if node.type == "assignment":
-        node = node.parent or node
-    return leading_comment(_span(node), source, _COMMENTS)
+    if node.type == "assignment":  # the comment sits above its statement (never decorated)
+        return leading_comment(node.parent or node, source, _COMMENTS)
+    return leading_comment(span, source, _COMMENTS)
 
 
 def _string_value(node: Node, source: bytes) -> str:

@@ -75,7 +75,7 @@ def _span(node: Node) -> Node:
     return first
 
 
-def _doc(node: Node, source: bytes) -> str:
+def _doc(node: Node, span: Node, source: bytes) -> str:
     """Outer doc comments (``///``, ``/** */``) above the item, skipping attributes."""
     lines: list[str] = []
     for sibling in _attached(node):
