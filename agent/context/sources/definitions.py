@@ -84,9 +84,7 @@ class UsesAround:
         self._lock = threading.Lock()
 
     def around(self, search: _Search, lines: list[str], import_lines: frozenset[int]) -> _OffLine:
-        scope = search.enclosing
-        span = (scope.start_line, scope.end_line) if scope is not None else None
-        key = (search.receiver_text, search.cursor.line, span, import_lines)
+        key = (search.receiver_text, search.cursor.line, search.enclosing_span, import_lines)
         with self._lock:
             kept = self._kept
         if kept is not None and kept[0] == key:
@@ -227,8 +225,9 @@ class _Search:
         self._buffer_names: set[str] | None = None
         self.off_line = _OffLine([], frozenset())
         self.receiver_text = _without_line(cursor.text, cursor.line)
-        span = (self.enclosing.start_line, self.enclosing.end_line) if self.enclosing is not None else None
-        exact = (self.state.exact, self.receiver_text, cursor.line, span)
+        scope = self.enclosing
+        self.enclosing_span = (scope.start_line, scope.end_line) if scope is not None else None
+        exact = (self.state.exact, self.receiver_text, cursor.line, self.enclosing_span)
         self.loose_resolved, self.exact_resolved = source.resolutions.kept_for(self.state.loose, exact)
 
     def run(self) -> list[Candidate]:

@@ -44,8 +44,7 @@ class LexicalSource:
         self.jobs = jobs
         self._results: OrderedDict[tuple, list[Candidate]] = OrderedDict()
         self._latest: dict[str, list[Candidate]] = {}  # per cursor file: the last hits found in time
-        # (generation, path): at that index generation every chunk was current but that path's
-        self._current_at: tuple[int, str | None] | None = None
+        self._all_current_at: int | None = None  # the index generation at which every chunk was current
         # (path, the generation but for that path): every chunk but that path's was current then
         self._others_current_at: tuple[str, int] | None = None
         self.postings = TermPostings(index)
@@ -95,7 +94,7 @@ class LexicalSource:
         stale. The cursor's own file is never a hit, so its chunks are left for later rather than
         rewritten on every keystroke."""
         generation = self.index.generation
-        if self._current_at in ((generation, None), (generation, cursor.path)):
+        if self._all_current_at == generation:
             return 0
         others_written = (cursor.path, self.index.generation_excluding(cursor.path))
         if self._others_current_at == others_written:
@@ -103,7 +102,8 @@ class LexicalSource:
         stale_paths = [path for path, _ in self.index.store.stale_chunk_files()]
         others = [path for path in stale_paths if path != cursor.path]
         if not others:
-            self._current_at = (generation, cursor.path if stale_paths else None)
+            if not stale_paths:
+                self._all_current_at = generation
             self._others_current_at = others_written
             return 0
         if len(others) > INLINE_SYNC_LIMIT and deadline.limited:
@@ -111,7 +111,7 @@ class LexicalSource:
             raise NotReady(f"{len(others)} files to chunk for lexical search")
         stale = self.index.sync_chunks(should_stop=deadline.expired if deadline.limited else None)
         if not stale:
-            self._current_at = (generation, None)
+            self._all_current_at = generation
         return stale
 
     def _table(self, cursor: Cursor) -> tuple:
