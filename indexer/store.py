@@ -546,18 +546,19 @@ class Store:
 
     # -- definitions -----------------------------------------------------------------------
 
-    _DEF_COLUMNS = (
-        "f.path, d.ord, d.name, d.qualified_name, d.kind, d.start_line, d.end_line,"
+    # a definition row as Definition takes it, after its ord
+    _DEF_FIELDS = (
+        "d.ord, d.name, d.qualified_name, d.kind, d.start_line, d.end_line,"
         " d.name_line, d.name_col, d.signature, d.doc, d.parent"
     )
+    _DEF_COLUMNS = f"f.path, {_DEF_FIELDS}"
 
     def definitions_in(self, path: str) -> list[StoredDefinition]:
         """One file's definitions (the packer asks per keystroke: the file's id is looked up once
         and its path not read back per row)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT d.ord, d.name, d.qualified_name, d.kind, d.start_line, d.end_line, d.name_line, d.name_col,"
-                " d.signature, d.doc, d.parent FROM definitions d"
+                f"SELECT {self._DEF_FIELDS} FROM definitions d"
                 " WHERE d.file_id = (SELECT id FROM files WHERE path=?) ORDER BY d.ord",
                 (path,),
             ).fetchall()
