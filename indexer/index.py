@@ -36,8 +36,17 @@ from .model import Definition
 from .names import CLASS_KINDS, all_member_definitions, member_definitions, resolve_name
 from .pool import QuietPool, pool_context, start_fork_server
 from .receivers import receiver_class, return_annotation
-from .resolve import RepoLayout, resolve_import
-from .store import FLAG_OVERLAY, FLAG_PARSE_ERRORS, ImportRow, Occurrence, Store, StoredDefinition, pack_references
+from .resolve import RepoLayout, importer_key, memo, resolve_import
+from .store import (
+    FLAG_OVERLAY,
+    FLAG_PARSE_ERRORS,
+    ImportRow,
+    Occurrence,
+    Store,
+    StoredDefinition,
+    import_from_row,
+    pack_references,
+)
 from .watch import Watcher
 from .worker import FileResult, FileTask, content_hash, extractor_for, open_worker_store, run_and_store, run_task
 
@@ -52,16 +61,24 @@ CONFIG_FILES = frozenset({"go.mod", "tsconfig.json", "jsconfig.json", "package.j
 Progress = Callable[[int, int], None]
 
 
-def import_targets(layout: RepoLayout, rows: list) -> dict[int, tuple[str, ...]]:
-    """Resolved target files of ``(import_id, importer, language, Import)`` rows, by import id."""
+def import_targets(layout: RepoLayout, rows: list[tuple]) -> dict[int, tuple[str, ...]]:
+    """Resolved target files of ``Store.imports_to_resolve`` rows, by import id.
+
+    Most imports repeat one another: the same module and name from importers that the resolver
+    does not tell apart (``importer_key``: the same directory, for most languages). Each such
+    answer is resolved once per layout and kept in its cache.
+    """
+    answers: dict[tuple, tuple[str, ...]] = memo(layout, "import_targets", dict)
     targets = {}
-    for import_id, importer, language, imp in rows:
-        resolved = resolve_import(layout, importer, language, imp)
-        name = imp.names[0].name if imp.names else None
-        if name is not None and name in resolved.names:
-            targets[import_id] = (resolved.names[name],)
-        else:
-            targets[import_id] = resolved.modules
+    for row in rows:
+        import_id, importer, language, module, _, name = row[:6]
+        key = (language, importer_key(language)(importer), module, name)
+        found = answers.get(key)
+        if found is None:
+            resolved = resolve_import(layout, importer, language, import_from_row(row[3:]))
+            found = (resolved.names[name],) if name is not None and name in resolved.names else resolved.modules
+            answers[key] = found
+        targets[import_id] = found
     return targets
 
 

@@ -462,9 +462,11 @@ class Store:
 
     def imports_to_resolve(
         self, paths: Iterable[str] | None = None, after_id: int = 0
-    ) -> list[tuple[int, str, str, Import]]:
-        """``(import_id, importer path, language, Import)`` for every stored import row (of the
-        given files; or, without them, every row whose id is above ``after_id``)."""
+    ) -> list[tuple]:
+        """``(import_id, importer path, language, module, line, name, alias, reexport)`` for every
+        stored import row (of the given files; or, without them, every row whose id is above
+        ``after_id``). Plain rows: most imports repeat another's answer and never need their
+        ``Import``, which ``import_from_row(row[3:])`` makes."""
         sql = (
             "SELECT i.id, f.path, f.language, i.module, i.line, i.name, i.alias, i.reexport"
             " FROM imports i JOIN files f ON f.id = i.file_id"
@@ -476,7 +478,7 @@ class Store:
                 rows = []
                 for path in paths:
                     rows += self._db.execute(sql + " WHERE f.path=?", (path,)).fetchall()
-        return [(row[0], row[1], row[2], _import_from_row(row[3:])) for row in rows]
+        return rows
 
     def import_ids(self) -> set[int]:
         with self._lock:
@@ -767,7 +769,8 @@ def _import_rows(imp: Import) -> list[tuple[str | None, str | None]]:
     return rows
 
 
-def _import_from_row(row: tuple) -> Import:
+def import_from_row(row: tuple) -> Import:
+    """The ``Import`` of a stored row's ``(module, line, name, alias, reexport)``."""
     module, line, name, alias, reexport = row
     if name is None:
         return Import(module, line, alias=alias, reexport=bool(reexport))

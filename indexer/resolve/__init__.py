@@ -70,6 +70,26 @@ def resolve_import(layout: RepoLayout, importer: str, language: str, imp: Import
 
 
 @cache
+def importer_key(language: str) -> Callable[[str], str]:
+    """The part of an importer's path that the resolver of ``language`` reads, as a function of
+    the path. Of two imports alike in module and names, from importers with the same key, the
+    resolver gives the same answer (a layout's answers are shared on that ground). Each resolver
+    module says its own: ``importer_key = parent`` when it reads only the importer's directory."""
+    module = _RESOLVERS.get(language)
+    return _resolver(module).importer_key if module is not None else no_part
+
+
+def whole_path(importer: str) -> str:
+    """The ``importer_key`` of resolvers that read the importer's path beyond its directory."""
+    return importer
+
+
+def no_part(importer: str) -> str:
+    """The ``importer_key`` of resolvers that do not look at the importer."""
+    return ""
+
+
+@cache
 def _resolver(module: str) -> ModuleType:
     """Imported lazily (the resolver modules import the helpers below from this package), once."""
     return import_module(f"{__name__}.{module}")

@@ -14,6 +14,8 @@ import posixpath
 from ..model import Import
 from . import ImportTargets, RepoLayout, files_by_name, join, normalize, parent
 
+importer_key = parent  # a quoted include is looked up from the importer's directory
+
 
 def resolve(layout: RepoLayout, importer: str, imp: Import) -> ImportTargets:
     """Resolve one ``#include`` spelling, with its quotes or angle brackets."""

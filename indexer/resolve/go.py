@@ -24,7 +24,12 @@ from . import (
     memo,
     nearest,
     parent,
+    whole_path,
 )
+
+# The importer's directory finds its go.mod, but a module path declared twice goes to the go.mod
+# sharing the most path components with the importer's own path, its file name included.
+importer_key = whole_path
 
 _MODULE = re.compile(r'^\s*module\s+"?([^\s"/][^\s"]*)"?', re.M)
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 import posixpath
 
 from ..model import Import
-from . import ImportTargets, RepoLayout, files_by_dir, files_by_name, memo, parent
+from . import ImportTargets, RepoLayout, files_by_dir, files_by_name, memo, no_part, parent
+
+importer_key = no_part  # imports name classes by package, wherever the importer is
 
 _TEST_DIRS = frozenset({"test", "tests", "androidTest", "testFixtures"})
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from ..model import Import
 from . import ImportTargets, RepoLayout, ancestors, closeness, join, memo, parent
 
+importer_key = parent  # both forms read the importer only through its directory
+
 _SUFFIXES = (".py", ".pyi")
 # Within one root: package before module, source before stub.
 _INITS = ("__init__.py", "__init__.pyi")

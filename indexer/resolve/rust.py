@@ -25,7 +25,9 @@ import tomllib
 from dataclasses import dataclass
 
 from ..model import Import
-from . import ImportTargets, RepoLayout, ancestors, config_texts, join, memo, nearest, parent
+from . import ImportTargets, RepoLayout, ancestors, config_texts, join, memo, nearest, parent, whole_path
+
+importer_key = whole_path  # the importer is a module: its own file decides its children and crate root
 
 _ROOT_DIRS = ("src/bin", "tests", "examples", "benches")  # each file directly inside is a root
 

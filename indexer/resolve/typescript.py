@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from ..model import Import
 from . import ImportTargets, RepoLayout, config_texts, join, memo, nearest, normalize, parent
 
+importer_key = parent  # relative specifiers and the governing tsconfig: both by the importer's directory
+
 _EXTENSIONS = (".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
 _SOURCES_OF = {".js": (".ts", ".tsx"), ".jsx": (".tsx",), ".mjs": (".mts",), ".cjs": (".cts",)}
 _TS_SOURCES = (".ts", ".tsx", ".mts", ".cts")
