@@ -15,8 +15,9 @@ from functools import cached_property
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 from .languages import LanguageSpec
+from .languages.base import identity, no_doc
 from .model import Definition, ParsedFile
-from .native import scanner_for
+from .native import Scanner, scanner_for
 from .store import pack_references
 
 MAX_SIGNATURE_CHARS = 400
@@ -36,6 +37,18 @@ class Extractor:
             for name in _capture_names(self.query if self._scanner is None else self._scanner.query)
             if name.startswith("definition.")
         ]
+        # What the compiled definition pass takes besides the captures (hooks that do nothing: None).
+        self._definition_rules = (
+            self.language.field_id_for_name(spec.body_field) or 0,
+            spec.container_kinds,
+            None if spec.span is identity else spec.span,
+            None if spec.doc is no_doc else spec.doc,
+            spec.doc_from_comment_above,
+            spec.docstring or (None, None),
+            Definition,
+            MAX_SIGNATURE_CHARS,
+            MAX_DOC_CHARS,
+        )
 
     @cached_property
     def query(self) -> Query:
@@ -63,14 +76,14 @@ class Extractor:
         self, tree: Tree, source: bytes, byte_range: tuple[int, int] | None, packed: bool
     ) -> tuple[ParsedFile, dict]:
         root = tree.root_node
-        scanner = self._scanner if byte_range is None else None
-        if scanner is not None and scanner.fits(tree):
-            scanned = scanner.scan(tree, source)
+        compiled = self._scanner if self._scanner is not None and self._scanner.fits(tree) else None
+        if compiled is not None and byte_range is None:
+            scanned = compiled.scan(tree, source)
             captures = scanned.captures
         else:
             scanned = None
             captures = self._captures(root, byte_range)
-        definitions, name_starts = self._definitions(captures, source)
+        definitions, name_starts = self._definitions(captures, source, compiled)
         parsed = ParsedFile(
             language=self.spec.name,
             line_count=source.count(b"\n") + (0 if source.endswith(b"\n") else 1),
@@ -78,7 +91,7 @@ class Extractor:
             error_count=int(root.has_error),
         )
         if scanned is not None:
-            references = scanner.references(scanned, name_starts, packed)
+            references = compiled.references(scanned, name_starts, packed)
         else:
             references = self._references(captures.get("reference", ()), name_starts, source)
             if packed:
@@ -99,7 +112,15 @@ class Extractor:
             for name, nodes in cursor.captures(root).items()
         }
 
-    def _definitions(self, captures: dict[str, list[Node]], source: bytes) -> tuple[list[Definition], set[int]]:
+    def _definitions(
+        self, captures: dict[str, list[Node]], source: bytes, compiled: Scanner | None
+    ) -> tuple[list[Definition], set[int]]:
+        if compiled is not None:  # the same pass in C (tests/indexer/test_native.py holds the two equal)
+            groups = [
+                (capture.removeprefix("definition."), captures.get(capture, []))
+                for capture in self._definition_captures
+            ]
+            return compiled.definitions(source, groups, captures.get("name", []), self._definition_rules)
         # Runs once per definition: every node property is read once (each read crosses into C).
         keyed: list[tuple[int, int, int, Node, str]] = []  # (start, -end, capture order, node, kind)
         for capture in self._definition_captures:

@@ -102,6 +102,12 @@ class LanguageSpec:
     query: str
     imports: ImportReader = no_imports
     doc: DocHook = no_doc
+    # Where ``doc`` finds text, when it looks nowhere else; the compiled definition pass then calls
+    # it only where there is some: a comment line right above the span or the definition (the
+    # test ``leading_comment`` starts with), and a docstring, the first named child of the body
+    # (``body_field``) of the first type with a first named child of the second.
+    doc_from_comment_above: bool = False
+    docstring: tuple[str, str] | None = None
     span: SpanHook = identity
     exports: ExportsHook = no_exports
     body_field: str = "body"

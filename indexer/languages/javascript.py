@@ -160,6 +160,7 @@ SPECS = (
         query=QUERY,
         imports=imports,
         doc=doc,
+        doc_from_comment_above=True,
         span=statement,
         container_kinds=frozenset({"class"}),
     ),

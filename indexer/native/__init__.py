@@ -15,7 +15,7 @@ import logging
 from functools import cache
 from types import ModuleType
 
-from tree_sitter import Language, Query, Tree
+from tree_sitter import Language, Node, Query, Tree
 
 from .scanner import Scanner
 
@@ -41,7 +41,7 @@ def load() -> ModuleType | None:
             installed,
         )
         return None
-    _scan.bind(Tree, Query)
+    _scan.bind(Tree, Query, Node)
     return _scan
 
 

@@ -40,7 +40,12 @@ typedef struct {
     TSQuery *query;
 } PyQueryHead;
 
-static PyTypeObject *tree_type, *query_type; /* handed over by bind() */
+typedef struct {
+    PyObject_HEAD
+    TSNode node;
+} PyNodeHead;
+
+static PyTypeObject *tree_type, *query_type, *node_type; /* handed over by bind() */
 
 enum { IS_REFERENCE = 1, IS_ROOT = 2 };
 
@@ -296,7 +301,7 @@ static uint32_t best_depth(Scan *s, long rescan_cost) {
 /* Whether `object` is a `type` handed over by bind(); sets the error when not. */
 static int is_bound(PyObject *object, PyTypeObject *type, const char *name) {
     if (!type) {
-        PyErr_SetString(PyExc_RuntimeError, "bind(tree_sitter.Tree, tree_sitter.Query) was not called");
+        PyErr_SetString(PyExc_RuntimeError, "bind(tree_sitter.Tree, tree_sitter.Query, tree_sitter.Node) was not called");
         return 0;
     }
     if (!PyObject_TypeCheck(object, type)) {
@@ -483,6 +488,277 @@ static PyObject *pattern_roots(PyObject *Py_UNUSED(module), PyObject *query_obje
     return result;
 }
 
+/* -- definitions ------------------------------------------------------------------------------ */
+
+/* A definition capture: its node's byte span, its place among the captures, its kind. */
+typedef struct {
+    uint32_t start, end, order;
+    TSNode node;
+    PyObject *object, *kind; /* borrowed from the caller's lists */
+} Site;
+
+typedef struct {
+    uint32_t start, end, order;
+    TSPoint point;
+} NameSite;
+
+static int compare_sites(const void *a, const void *b) { /* (start, -end, order), as extract.py sorts */
+    const Site *x = a, *y = b;
+    if (x->start != y->start) return x->start < y->start ? -1 : 1;
+    if (x->end != y->end) return x->end > y->end ? -1 : 1;
+    return (x->order > y->order) - (x->order < y->order);
+}
+
+static int compare_names(const void *a, const void *b) { /* by start, stable */
+    const NameSite *x = a, *y = b;
+    if (x->start != y->start) return x->start < y->start ? -1 : 1;
+    return (x->order > y->order) - (x->order < y->order);
+}
+
+static int node_of(PyObject *object, TSNode *node) {
+    if (!is_bound(object, node_type, "Node")) return -1;
+    *node = ((PyNodeHead *)object)->node;
+    return 0;
+}
+
+/* What bytes.strip() strips. */
+static int bytes_space(char c) { return c == ' ' || (c >= 9 && c <= 13); }
+
+/* The last '\n' in source[0:end], or -1. */
+static int64_t newline_before(const char *source, uint32_t end) {
+    while (end--)
+        if (source[end] == '\n') return end;
+    return -1;
+}
+
+/* Whether the line above the one holding `byte` reads as a comment (languages/base.py's
+ * _comment_line_above, the test leading_comment starts with). */
+static int comment_line_above(const char *source, uint32_t byte) {
+    int64_t line_start = newline_before(source, byte);
+    if (line_start <= 0) return 0;
+    uint32_t from = (uint32_t)(newline_before(source, (uint32_t)line_start) + 1), to = (uint32_t)line_start;
+    while (from < to && bytes_space(source[from])) from++;
+    while (to > from && bytes_space(source[to - 1])) to--;
+    const char *p = source + from;
+    size_t n = to - from;
+    return (n >= 1 && (p[0] == '#' || p[0] == '*')) || (n >= 2 && p[0] == '/' && (p[1] == '/' || p[1] == '*')) ||
+           (n >= 2 && p[0] == '-' && p[1] == '-') || (n >= 2 && p[n - 2] == '*' && p[n - 1] == '/');
+}
+
+/* Whether a node of type `type` is the first named child of `parent` (not null). */
+static int first_named_is(TSNode parent, const char *type, TSNode *child) {
+    if (ts_node_is_null(parent) || !ts_node_named_child_count(parent)) return 0;
+    *child = ts_node_named_child(parent, 0);
+    return strcmp(ts_node_type(*child), type) == 0;
+}
+
+/* Python's str.isspace() over ASCII: what str.split() splits on. */
+static int ascii_space(unsigned char c) { return c == ' ' || (c >= 9 && c <= 13) || (c >= 28 && c <= 31); }
+
+/* " ".join(text.split()).rstrip(" {:")[:max_chars], for UTF-8 bytes `text` (as extract.py's _signature). */
+static PyObject *collapsed(const char *text, Py_ssize_t length, Py_ssize_t max_chars) {
+    Py_ssize_t i = 0;
+    while (i < length && !((unsigned char)text[i] & 0x80)) i++;
+    if (i < length) { /* not ASCII: the same steps through str */
+        PyObject *decoded = PyUnicode_DecodeUTF8(text, length, "replace");
+        PyObject *parts = decoded ? PyUnicode_Split(decoded, NULL, -1) : NULL;
+        PyObject *space = PyUnicode_FromStringAndSize(" ", 1);
+        PyObject *joined = parts && space ? PyUnicode_Join(space, parts) : NULL;
+        PyObject *stripped = joined ? PyObject_CallMethod(joined, "rstrip", "s", " {:") : NULL;
+        PyObject *result = NULL;
+        if (stripped) result = PyUnicode_Substring(stripped, 0, Py_MIN(PyUnicode_GET_LENGTH(stripped), max_chars));
+        Py_XDECREF(decoded);
+        Py_XDECREF(parts);
+        Py_XDECREF(space);
+        Py_XDECREF(joined);
+        Py_XDECREF(stripped);
+        return result;
+    }
+    char *out = PyMem_Malloc(length + 1);
+    if (!out) return PyErr_NoMemory();
+    Py_ssize_t n = 0;
+    for (i = 0; i < length; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (ascii_space(c)) continue;
+        if (n && ascii_space((unsigned char)text[i - 1])) out[n++] = ' ';
+        out[n++] = (char)c;
+    }
+    while (n && (out[n - 1] == ' ' || out[n - 1] == '{' || out[n - 1] == ':')) n--;
+    PyObject *result = PyUnicode_FromStringAndSize(out, Py_MIN(n, max_chars));
+    PyMem_Free(out);
+    return result;
+}
+
+PyDoc_STRVAR(definitions_doc,
+    "definitions(source, groups, names, body_field, containers, span, doc, comment_above, docstring, make,\n"
+    "            max_signature, max_doc) -> (definitions, name starts)\n\n"
+    "extract.py's definition pass (see Extractor._definitions, which it must equal): groups lists\n"
+    "(kind, nodes) per definition capture in capture order, names the @name nodes; definitions are\n"
+    "ordered by (start, -end, capture order) and paired with the names in document order. span and\n"
+    "doc are the language's hooks (None: the node itself, no doc); when comment_above is true or\n"
+    "docstring is a (statement type, literal type) pair, doc is called only for definitions with a\n"
+    "comment line above them or such a docstring (LanguageSpec says where its hook looks). make\n"
+    "builds one definition from (name, qualified name, kind, start line, end line, name line, name\n"
+    "column, signature, doc, parent).");
+
+static PyObject *definitions(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *source_object, *groups, *name_list, *containers, *span_hook, *doc_hook, *make;
+    int body_field, comment_above;
+    const char *docstring_statement = NULL, *docstring_literal = NULL;
+    Py_ssize_t max_signature, max_doc;
+    if (!PyArg_ParseTuple(args, "SO!O!iO!OOp(zz)Onn", &source_object, &PyList_Type, &groups, &PyList_Type,
+                          &name_list, &body_field, &PyFrozenSet_Type, &containers, &span_hook, &doc_hook,
+                          &comment_above, &docstring_statement, &docstring_literal, &make, &max_signature, &max_doc))
+        return NULL;
+    int doc_anywhere = !comment_above && !docstring_statement; /* the hook may look anywhere: always call it */
+    const char *source = PyBytes_AS_STRING(source_object);
+    Py_ssize_t source_length = PyBytes_GET_SIZE(source_object);
+    Vec sites = {.item = sizeof(Site)}, names = {.item = sizeof(NameSite)};
+    PyObject **qualified = NULL, **kinds = NULL; /* per definition made: owned references */
+    uint32_t *ends = NULL, *open = NULL, made = 0, open_count = 0;
+    PyObject *result = NULL, *found = PyList_New(0), *starts = PySet_New(NULL);
+    PyObject *function = PyUnicode_InternFromString("function"), *method = PyUnicode_InternFromString("method");
+    if (!found || !starts || !function || !method) goto done;
+
+    uint32_t order = 0;
+    for (Py_ssize_t g = 0; g < PyList_GET_SIZE(groups); g++) {
+        PyObject *group = PyList_GET_ITEM(groups, g), *kind, *nodes;
+        if (!PyArg_ParseTuple(group, "UO!", &kind, &PyList_Type, &nodes)) goto done;
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(nodes); i++) {
+            Site *site = vec_push(&sites);
+            if (!site) goto nomemory;
+            site->object = PyList_GET_ITEM(nodes, i), site->kind = kind, site->order = order++;
+            if (node_of(site->object, &site->node) < 0) goto done;
+            site->start = ts_node_start_byte(site->node), site->end = ts_node_end_byte(site->node);
+        }
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(name_list); i++) {
+        TSNode node;
+        if (node_of(PyList_GET_ITEM(name_list, i), &node) < 0) goto done;
+        NameSite *name = vec_push(&names);
+        if (!name) goto nomemory;
+        *name = (NameSite){ts_node_start_byte(node), ts_node_end_byte(node), (uint32_t)i, ts_node_start_point(node)};
+    }
+    qsort(sites.data, sites.size, sizeof(Site), compare_sites);
+    qsort(names.data, names.size, sizeof(NameSite), compare_names);
+    size_t pairs = Py_MIN(sites.size, names.size);
+    qualified = PyMem_Calloc(pairs + 1, sizeof(PyObject *));
+    kinds = PyMem_Calloc(pairs + 1, sizeof(PyObject *));
+    ends = PyMem_Calloc(pairs + 1, sizeof(uint32_t));
+    open = PyMem_Calloc(pairs + 1, sizeof(uint32_t));
+    if (!qualified || !kinds || !ends || !open) goto nomemory;
+
+    for (size_t i = 0; i < pairs; i++) {
+        Site *site = &VEC_AT(sites, Site, i);
+        NameSite *at = &VEC_AT(names, NameSite, i);
+        if (!(site->start <= at->start && at->end <= site->end)) continue; /* a pattern broke the pairing */
+        if (at->end > (uint64_t)source_length) {
+            PyErr_SetString(PyExc_ValueError, "the nodes do not belong to this source");
+            goto done;
+        }
+        while (open_count && ends[open[open_count - 1]] <= site->start) open_count--;
+        long parent = open_count ? (long)open[open_count - 1] : -1;
+        PyObject *name = PyUnicode_DecodeUTF8(source + at->start, at->end - at->start, "replace");
+        if (!name) goto done;
+        PyObject *kind = Py_NewRef(site->kind), *full;
+        if (parent >= 0) {
+            full = PyUnicode_FromFormat("%U.%U", qualified[parent], name);
+            if (full && PyUnicode_Compare(kind, function) == 0) { /* a function in a class is a method */
+                int contained = PySet_Contains(containers, kinds[parent]);
+                if (contained < 0) Py_CLEAR(full);
+                else if (contained) Py_SETREF(kind, Py_NewRef(method));
+            }
+        } else {
+            full = Py_NewRef(name);
+        }
+        PyObject *span = NULL, *signature = NULL, *doc = NULL, *definition = NULL;
+        TSPoint start_point = ts_node_start_point(site->node), end_point = ts_node_end_point(site->node);
+        uint32_t start_line = start_point.row + 1, end_row = end_point.row, span_start = site->start;
+        if (end_point.column == 0 && end_row > start_point.row) end_row--; /* ends at a line start */
+        if (!full) goto next;
+        span = span_hook == Py_None ? Py_NewRef(site->object) : PyObject_CallOneArg(span_hook, site->object);
+        if (!span) goto next;
+        if (span != site->object) {
+            TSNode span_node;
+            if (node_of(span, &span_node) < 0) goto next;
+            start_line = ts_node_start_point(span_node).row + 1;
+            span_start = ts_node_start_byte(span_node);
+        }
+        uint32_t body_start = site->start, text_end;
+        TSNode body = {0};
+        if (body_field > 0) {
+            body = ts_node_child_by_field_id(site->node, (TSFieldId)body_field);
+            if (!ts_node_is_null(body)) body_start = ts_node_start_byte(body);
+        }
+        if (body_start > site->start) {
+            text_end = body_start;
+        } else {
+            const char *newline = memchr(source + site->start, '\n', site->end - site->start);
+            text_end = newline ? (uint32_t)(newline - source) : site->end;
+        }
+        signature = collapsed(source + site->start, text_end - site->start, max_signature);
+        if (!signature) goto next;
+        TSNode statement, literal;
+        int has_doc = doc_hook != Py_None &&
+                      (doc_anywhere ||
+                       (comment_above &&
+                        (comment_line_above(source, site->start) || comment_line_above(source, span_start))) ||
+                       (docstring_statement && first_named_is(body, docstring_statement, &statement) &&
+                        first_named_is(statement, docstring_literal, &literal)));
+        if (!has_doc) {
+            doc = PyUnicode_New(0, 0);
+        } else {
+            PyObject *text = PyObject_CallFunctionObjArgs(doc_hook, site->object, span, source_object, NULL);
+            if (text && !PyUnicode_Check(text)) {
+                PyErr_SetString(PyExc_TypeError, "a doc hook must return str");
+                Py_CLEAR(text);
+            }
+            doc = text && PyUnicode_GET_LENGTH(text) > max_doc ? PyUnicode_Substring(text, 0, max_doc) : Py_XNewRef(text);
+            Py_XDECREF(text);
+        }
+        if (!doc) goto next;
+        definition = PyObject_CallFunction(make, "OOOIIIIOOl", name, full, kind, start_line, end_row + 1,
+                                           at->point.row + 1, at->point.column, signature, doc, parent);
+        if (definition && PyList_Append(found, definition) == 0) {
+            PyObject *name_start = PyLong_FromUnsignedLong(at->start);
+            if (name_start && PySet_Add(starts, name_start) == 0) {
+                qualified[made] = Py_NewRef(full), kinds[made] = Py_NewRef(kind), ends[made] = site->end;
+                open[open_count++] = made++;
+            }
+            Py_XDECREF(name_start);
+        }
+    next:
+        Py_DECREF(name);
+        Py_DECREF(kind);
+        Py_XDECREF(full);
+        Py_XDECREF(span);
+        Py_XDECREF(signature);
+        Py_XDECREF(doc);
+        Py_XDECREF(definition);
+        if (PyErr_Occurred()) goto done;
+    }
+    result = PyTuple_Pack(2, found, starts);
+    goto done;
+nomemory:
+    PyErr_NoMemory();
+done:
+    for (uint32_t i = 0; i < made; i++) {
+        Py_DECREF(qualified[i]);
+        Py_DECREF(kinds[i]);
+    }
+    PyMem_Free(qualified);
+    PyMem_Free(kinds);
+    PyMem_Free(ends);
+    PyMem_Free(open);
+    PyMem_Free(sites.data);
+    PyMem_Free(names.data);
+    Py_XDECREF(found);
+    Py_XDECREF(starts);
+    Py_XDECREF(function);
+    Py_XDECREF(method);
+    return result;
+}
+
 PyDoc_STRVAR(root_doc, "root(tree) -> (symbol, start byte, end byte, child count) of the root as this module reads it.");
 
 static PyObject *root(PyObject *Py_UNUSED(module), PyObject *tree_object) {
@@ -494,19 +770,22 @@ static PyObject *root(PyObject *Py_UNUSED(module), PyObject *tree_object) {
 }
 
 static PyObject *bind(PyObject *Py_UNUSED(module), PyObject *args) {
-    PyObject *tree, *query;
-    if (!PyArg_ParseTuple(args, "O!O!", &PyType_Type, &tree, &PyType_Type, &query)) return NULL;
+    PyObject *tree, *query, *node;
+    if (!PyArg_ParseTuple(args, "O!O!O!", &PyType_Type, &tree, &PyType_Type, &query, &PyType_Type, &node))
+        return NULL;
     Py_XSETREF(tree_type, (PyTypeObject *)Py_NewRef(tree));
     Py_XSETREF(query_type, (PyTypeObject *)Py_NewRef(query));
+    Py_XSETREF(node_type, (PyTypeObject *)Py_NewRef(node));
     Py_RETURN_NONE;
 }
 
 static PyMethodDef methods[] = {
-    {"bind", bind, METH_VARARGS, "bind(tree_sitter.Tree, tree_sitter.Query): the types this module reads."},
+    {"bind", bind, METH_VARARGS, "bind(tree_sitter.Tree, tree_sitter.Query, tree_sitter.Node): the types this module reads."},
     {"root", root, METH_O, root_doc},
     {"scan", scan, METH_VARARGS, scan_doc},
     {"pack", pack, METH_VARARGS, pack_doc},
     {"pattern_roots", pattern_roots, METH_O, pattern_roots_doc},
+    {"definitions", definitions, METH_VARARGS, definitions_doc},
     {NULL, NULL, 0, NULL},
 };
 

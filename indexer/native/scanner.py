@@ -102,6 +102,11 @@ class Scanner:
                 captures.setdefault(name, []).extend(nodes)
         return {name: list(dict.fromkeys(nodes)) for name, nodes in captures.items()}
 
+    def definitions(self, source: bytes, groups: list, names: list[Node], rules: tuple) -> tuple[list, set[int]]:
+        """The extractor's definition pass in C (its hooks still called): ``groups`` lists (kind,
+        nodes) per definition capture, ``rules`` the extractor's fixed arguments (``_scan.c``)."""
+        return self._module.definitions(source, groups, names, *rules)
+
     def references(self, scanned: Scanned, skip: set[int], packed: bool) -> dict:
         """Occurrences grouped by name (flat ``(line, col)`` lists, or ``array('i')`` bytes when
         ``packed``), leaving out those starting at a byte in ``skip`` (definition names)."""

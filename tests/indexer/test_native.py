@@ -117,6 +117,47 @@ def test_definitions_nested_deep_in_code_are_found_by_the_narrowed_query(rescan_
                      "Outer.method.deep.Inner.attr"]  # fmt: skip
 
 
+# Docs in every place a language's hook looks (the compiled pass calls the hook only where its
+# spec says text can be), signatures with tabs, unicode spaces and braces.
+DOC_PLACES = {
+    "docs.py": (
+        "# above a decorator\n@decorate\ndef decorated():\n    pass\n\n"
+        "@decorate\n# between decorator and def\ndef between():\n    pass\n\n"
+        "def commented_body():\n    # a comment first\n    'then a string'\n\n"
+        "def call_first():\n    print('not a doc')\n\n"
+        "def escaped():\n    'tab\\there'\n\n"
+        "class Holder:\n    first = 0\n    # about the field\n    field = 1\n    other = 2  # trailing\n"
+        '    def method(self):  # trailing too\n        """Doc."""\n\n'
+        "# about a module value\nvalue = 3\n"
+        "def\tspaced ( a ,\n\t\tb )\u2003->\u00a0int :\n    return a\n"
+    ),
+    "docs.ts": (
+        "// above export\nexport function shown(): void {}\n\n"
+        "/** block\n * doc */\nclass Block {\n  // member\n  @dec\n  method() {}\n}\n"
+        "/* same line */ function inline() {}\nconst arrow = () => {}; // after\n"
+    ),
+    "docs.c": (
+        "/* about a type */\ntypedef struct point {\n\tint x;\n} point_t;\n// a function\nint f(int a) { return a; }\n"
+    ),
+    "docs.go": "package p\n\n//go:embed x\n// Shown.\nfunc Shown() {}\n\n// A group\nvar (\n\tone = 1\n)\n",
+    "docs.java": "class A {\n  /** Javadoc. */ void inline() {}\n  /**\n   * Above.\n   */\n  int field, other;\n}\n",
+    "docs.rs": "/// Outer doc\n#[derive(Debug)]\n/// after the attribute\nstruct S {}\n//! inner\nfn f() {}\n",
+}
+
+
+@requires_native
+@pytest.mark.parametrize("name", sorted(DOC_PLACES))
+def test_docs_and_signatures_in_every_place_equal_pure_python(name):
+    source = DOC_PLACES[name].encode()
+    assert_same(Path(name), source)
+    fast, _ = extractors(language_for_path(name).name)
+    docs = {d.name: d.doc for d in fast.extract(fast.parse(source), source).definitions}
+    if name == "docs.py":  # docs where the hook is called only after the pass's own test
+        assert docs["decorated"] == "above a decorator" and docs["commented_body"] == "then a string"
+        assert docs["field"] == "about the field" and docs["method"] == "Doc."
+        assert docs["value"] == "about a module value" and docs["escaped"] == "tab\there"
+
+
 def test_only_plain_reference_patterns_are_taken_over():
     language = Language(tree_sitter_python.language())
     source = "(function_definition name: (identifier) @name) @definition.function\n(identifier) @reference\n"
