@@ -13,20 +13,25 @@ ratio <= 1.0 needs (and no more, if the work were spread perfectly over both cor
 On a shared machine the speed of one core drifts by 10-20 % within a minute, so one index run
 against one reference says little. The bench alternates them: reference, index, reference, index,
 ... reference; each index run is set against the mean of the two references around it, and the
-figure reported is the median of those ratios (every round is printed and saved too).
+figure reported is the median of those ratios (every round is printed and saved too). Each cold
+index runs in a fresh interpreter, as ``wholerepo index`` does: its worker processes' fork server
+starts inside the measured time, every round.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import resource
+import subprocess
+import sys
 import sysconfig
 import tempfile
 import time
 from pathlib import Path
 
-from indexer import BuildStats, Index, IndexConfig, native
+from indexer import Index, IndexConfig, native
 from indexer.extract import Extractor
 from indexer.files import IgnoreRules, walk
 from indexer.languages import language_for_path
@@ -96,13 +101,24 @@ def _top_level_statement_near(text: str, offset: int) -> int:
     return min(starts, key=lambda start: abs(start - offset)) if starts else len(text)
 
 
-def cold_index(root: Path, index_dir: Path) -> tuple[Index, BuildStats, float, float]:
-    """One cold build into an empty ``index_dir``: the open index, its stats, wall seconds and
-    this process's CPU seconds (the workers' are in the stats)."""
-    index = Index(root, IndexConfig(index_dir=index_dir, exclude=STDLIB_EXCLUDE))
-    started, started_cpu = time.perf_counter(), cpu_seconds()
-    stats = index.build()
-    return index, stats, time.perf_counter() - started, cpu_seconds() - started_cpu
+def cold_index(index_dir: Path) -> dict:
+    """One cold build of the standard library into an empty ``index_dir``, in a fresh interpreter as
+    ``wholerepo index`` would run it (its worker processes' fork server not yet started): wall
+    seconds, CPU seconds of that process and of its workers, and the workers' peak memory."""
+    command = [sys.executable, "-m", "bench.index_bench", "--cold", str(index_dir)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _cold_index_here(index_dir: Path) -> None:
+    """``cold_index``'s child: builds, prints its figures as one JSON line."""
+    with Index(stdlib_root(), IndexConfig(index_dir=index_dir, exclude=STDLIB_EXCLUDE)) as index:
+        started, started_cpu = time.perf_counter(), cpu_seconds()
+        stats = index.build()
+        wall, main_cpu = time.perf_counter() - started, cpu_seconds() - started_cpu
+    figures = {"wall": wall, "main_cpu": main_cpu, "workers_cpu": sum(stats.worker_cpu.values())}
+    figures |= {"main_peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+    print(json.dumps(figures | {"worker_peak_rss_kb": stats.worker_peak_rss_kb, "skipped": dict(stats.skipped)}))
 
 
 def run() -> dict:
@@ -113,16 +129,15 @@ def run() -> dict:
     rounds = []  # (index wall, main CPU, workers CPU) per round
     with tempfile.TemporaryDirectory(prefix="wholerepo-bench-") as scratch:
         for number in range(ROUNDS):
-            index, stats, wall, main_cpu = cold_index(root, Path(scratch) / f"round-{number}")
-            rounds.append((wall, main_cpu, sum(stats.worker_cpu.values())))
-            if number < ROUNDS - 1:
-                index.close()
-                references.append(raw_parse_seconds(root, paths))
-        with index:  # the last round's index: its figures, then the edits
+            cold = cold_index(Path(scratch) / f"round-{number}")
+            rounds.append((cold["wall"], cold["main_cpu"], cold["workers_cpu"]))
+            references.append(raw_parse_seconds(root, paths))
+        last = IndexConfig(index_dir=Path(scratch) / f"round-{ROUNDS - 1}", exclude=STDLIB_EXCLUDE)
+        with Index(root, last) as index:  # the last round's index: its figures, then the edits
+            index.build()  # nothing changed: only brings the in-memory state up
             indexed = index.store.paths()
             summary = index.stats()
             latencies, edit_cpu = edit_latencies(index, root)
-    references.append(raw_parse_seconds(root, paths))
     total_bytes = references[0][2]
     wall_ratios = [wall / ((references[n][0] + references[n + 1][0]) / 2) for n, (wall, _, _) in enumerate(rounds)]
     cpu_ratios = [
@@ -160,15 +175,16 @@ def run() -> dict:
         "imports": summary["imports"],
         "resolved_imports": summary["resolved_imports"],
         "index_megabytes": round(summary["index_bytes"] / 1e6, 1),
-        "peak_rss_megabytes_main_process": round(peak_mb, 1),
-        "peak_rss_megabytes_per_worker": round(stats.worker_peak_rss_kb / 1024, 1),
+        "peak_rss_megabytes_main_process": round(cold["main_peak_rss_kb"] / 1024, 1),
+        "peak_rss_megabytes_bench_process": round(peak_mb, 1),
+        "peak_rss_megabytes_per_worker": round(cold["worker_peak_rss_kb"] / 1024, 1),
         "edit_count": len(latencies),
         "edit_p50_ms": round(percentile(latencies, 50) * 1000, 2),
         "edit_p95_ms": round(percentile(latencies, 95) * 1000, 2),
         "edit_max_ms": round(max(latencies) * 1000, 2),
         "edit_cpu_p50_ms": round(percentile(edit_cpu, 50) * 1000, 2),
         "edit_cpu_p95_ms": round(percentile(edit_cpu, 95) * 1000, 2),
-        "skipped": dict(stats.skipped),
+        "skipped": cold["skipped"],
         "native_scanner": native.load() is not None,
     }
     print_table(
@@ -207,4 +223,7 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    run()
+    if sys.argv[1:2] == ["--cold"]:
+        _cold_index_here(Path(sys.argv[2]))
+    else:
+        run()
