@@ -34,7 +34,7 @@ from .files import (
 from .languages import language_for_path
 from .model import Definition
 from .names import CLASS_KINDS, all_member_definitions, member_definitions, resolve_name
-from .pool import QuietPool, pool_context, start_fork_server
+from .pool import StartingPool, pool_context, start_fork_server
 from .receivers import receiver_class, return_annotation
 from .resolve import RepoLayout, importer_key, memo, resolve_import
 from .store import (
@@ -214,27 +214,24 @@ class Index:
         if progress:
             progress(0, total)
         if jobs <= 1 or total < 16:
-            results: Iterable[FileResult] = map(run_task, tasks)
-            pool = None
-        else:
-            pool = QuietPool(
-                jobs, initializer=open_worker_store, initargs=(str(self.store.path),), context=pool_context()
-            )
-            results = pool.imap_unordered(run_and_store, tasks, chunksize=4)
+            for done, result in enumerate(map(run_task, tasks), 1):
+                if progress:
+                    progress(done, total)
+                yield result
+            return
+        pool = StartingPool(
+            jobs, tasks, run_and_store, 4,
+            initializer=open_worker_store, initargs=(str(self.store.path),), context=pool_context(),
+        )  # fmt: skip
         finished = False
         try:
-            for done, result in enumerate(results, 1):
+            for done, result in enumerate(pool.results(here=run_task), 1):
                 if progress:
                     progress(done, total)
                 yield result
             finished = True
         finally:
-            if pool is not None:
-                if finished:
-                    pool.close()  # workers write the extractions they still hold as they exit
-                else:
-                    pool.terminate()
-                pool.join()
+            pool.close(finished)
 
     def _store_results(
         self, results: Iterable[FileResult], stats: BuildStats, stored: dict, early: EarlyImports | None

@@ -8,7 +8,9 @@ import os
 import threading
 import time
 
-from indexer.pool import QuietPool
+import pytest
+
+from indexer.pool import QuietPool, StartingPool, _Tasks
 
 WAIT_S = 60  # a hang fails the test instead of blocking the suite
 
@@ -51,3 +53,41 @@ def test_terminate_stops_busy_workers():
     pool.terminate()
     assert _joined(pool)
     assert all(not process.is_alive() for process in pool._pool)
+
+
+def test_a_starting_pool_shares_the_tasks_between_the_caller_and_the_workers():
+    tasks = list(range(400, 0, -1))  # biggest first, as the index sorts them
+    pool = StartingPool(2, tasks, _square, 4, context=multiprocessing.get_context("forkserver"))
+    here: list[int] = []
+
+    def square_here(value: int) -> tuple[int, int]:
+        if not here:  # the first task done here waits until the workers exist
+            deadline = time.monotonic() + WAIT_S
+            while len(multiprocessing.active_children()) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+        here.append(value)
+        time.sleep(0.001)  # lets the starting thread have the GIL
+        return value * value, os.getpid()
+
+    try:
+        results = list(pool.results(here=square_here))
+    finally:
+        pool.close(finished=True)
+    assert sorted(square for square, _ in results) == sorted(n * n for n in tasks)  # each task once
+    assert here == sorted(tasks)[: len(here)]  # whatever this process took while they started: the smallest
+    assert len(here) < len(tasks) and {pid for _, pid in results} - {os.getpid()}  # the workers did the rest
+
+
+def test_the_caller_takes_from_the_back_while_the_pool_reads_from_the_front():
+    tasks = _Tasks([5, 4, 3, 2, 1])
+    assert tasks.take_smallest() == 1 and next(tasks) == 5 and tasks.take_smallest() == 2
+    assert list(tasks) == [4, 3] and tasks.take_smallest() is None
+
+
+def test_a_pool_that_cannot_start_raises_in_the_caller():
+    pool = StartingPool(0, [1, 2, 3], _square, 1)  # no processes: Pool refuses
+    try:
+        with pytest.raises(ValueError):
+            list(pool.results(here=_square))
+    finally:
+        pool.close(finished=False)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
 import threading
+import time
 
 from indexer import Index, IndexConfig
 from tests.conftest import write_tree
@@ -38,6 +40,10 @@ def test_workers_keep_extracting_while_another_connection_holds_the_write_lock(t
         safety.start()
 
         def progress(done: int, total: int) -> None:
+            if done == 1:  # this process extracts while its workers start: leave the rest to them
+                deadline = time.monotonic() + SAFETY_RELEASE_S
+                while len(multiprocessing.active_children()) < 2 and time.monotonic() < deadline:
+                    time.sleep(0.01)
             if done >= RESULTS_WHILE_LOCKED and not released.is_set():
                 reached_while_locked.append(done)
                 release()
