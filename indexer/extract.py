@@ -98,7 +98,8 @@ class Extractor:
                 references = pack_references(references)
         for statement in sorted(captures.get("import", ()), key=_start_byte):
             parsed.imports.extend(self.spec.imports(statement, source))
-        parsed.exports = self.spec.exports(root, source)
+        marker = self.spec.exports_marker
+        parsed.exports = None if marker is not None and marker not in source else self.spec.exports(root, source)
         return parsed, references
 
     def _captures(self, root: Node, byte_range: tuple[int, int] | None) -> dict[str, list[Node]]:

@@ -118,5 +118,6 @@ class LanguageSpec:
     # Top-level statements parse the same on their own as in their file (no lexer state crosses
     # them, unlike JavaScript's semicolon insertion), so an edit re-parses only those it touches.
     isolated_statements: bool = False
-    # Text that can change the ``exports`` hook's answer; an edit showing it re-reads the whole file.
+    # Text that can change the ``exports`` hook's answer; an edit showing it re-reads the whole file,
+    # and a file without it has no exports list (None) without asking the hook.
     exports_marker: bytes | None = None
