@@ -56,6 +56,7 @@ async def drive(nvim: str, workspace: Path, stub: StubServer, scenario: str, **s
         )
     )
     env = {**os.environ, "WHOLEREPO_NVIM_TEST": str(config), "PYTHONPATH": str(REPO)}
+    env["XDG_CACHE_HOME"] = str(workspace.parent / "cache")  # the server's index, not in the user's cache
     process = await asyncio.create_subprocess_exec(
         nvim,
         "--headless",
