@@ -188,8 +188,11 @@ class Index:
             if len(tasks) > BULK_LOAD_MIN_FILES and len(tasks) > len(stored) // 2:
                 with self.store.bulk_load():
                     self._store_results(self._run(tasks, progress), stats, stored, early)
+                    # before the load ends: the index by target is then built with one sort
+                    resolved = self._resolve_early_answers(early)
             else:
                 self._store_results(self._run(tasks, progress), stats, stored, early)
+                resolved = self._resolve_early_answers(early)
             if removed:
                 with self.store.transaction():
                     for path in removed:
@@ -197,11 +200,11 @@ class Index:
                 stats.removed = len(removed)
             if stats.parsed or stats.removed or self._layout is None:
                 self.store.bump_generation()
-                if early is None or not self._resolve_early_answers(early):
+                if not resolved:
                     self._resolve_all()
             if stats.parsed or stats.removed:
                 self.store.checkpoint()  # fold the WAL in now rather than during a later keystroke
-        stats.files = self.store.totals()["files"]
+        stats.files = len(self.store.paths())
         stats.seconds = time.perf_counter() - started
         return stats
 
@@ -244,6 +247,10 @@ class Index:
                 batch = []
                 if early is not None:
                     early.catch_up(self.store)
+                # Workers leave checkpoints to this process (each ends in an fsync the writer waits
+                # for), idle while they parse: folding the log in as it grows leaves the build's end
+                # only what the last batch and the index build wrote to copy, not the whole load.
+                self.store.checkpoint(passive=True)
         if batch:
             self._commit(batch, stats, stored)
 
@@ -404,17 +411,18 @@ class Index:
         with self.store.transaction():
             self.store.set_import_targets(targets)
 
-    def _resolve_early_answers(self, early: EarlyImports) -> bool:
+    def _resolve_early_answers(self, early: EarlyImports | None) -> bool:
         """Store what ``early`` resolved while the workers ran, if it still holds: the build ended
-        with exactly the files the walk promised, and every import row was seen. False otherwise."""
-        if frozenset(self.store.paths()) != early.layout.files:
+        with exactly the files the walk promised, and every import row was seen. False otherwise,
+        or without ``early`` (a build that is not cold)."""
+        if early is None or frozenset(self.store.paths()) != early.layout.files:
             return False  # a file was skipped or vanished: its importers may resolve elsewhere
         early.catch_up(self.store)
         if early.targets.keys() != self.store.import_ids():
             return False
         self._layout = early.layout
         with self.store.transaction():
-            self.store.set_import_targets(early.targets)
+            self.store.set_import_targets(early.targets, fresh=True)  # a cold build's rows have none yet
         return True
 
     def _read_config(self, rel: str) -> str | None:

@@ -28,6 +28,7 @@ REFS_PER_FILE = 1 << 32
 PAGE_SIZE = 16_384
 
 BUSY_TIMEOUT_MS = 60_000  # how long a writer waits for another connection's write transaction
+AUTOCHECKPOINT_PAGES = 1000  # SQLite's default: a commit leaving the log this long copies it in
 
 FLAG_DECODE_REPLACED = 1  # undecodable bytes were replaced while reading
 FLAG_OVERLAY = 2  # the row reflects an editor buffer, not the disk
@@ -212,10 +213,15 @@ class Store:
 
     @contextmanager
     def bulk_load(self) -> Iterator[None]:
-        """Drop the name indexes while many rows go in; rebuild them once at the end."""
+        """Drop the name indexes while many rows go in; rebuild them once at the end.
+
+        Commits during the load leave the log to the loader's ``checkpoint(passive=True)`` calls
+        and the one ``checkpoint`` after it: an automatic one would copy the whole log in the
+        middle of the index build, with the workers idle."""
         with self._lock:
             for name in DROPPED_DURING_BULK_LOAD:
                 self._db.execute(f"DROP INDEX IF EXISTS {name}")
+            self.defer_checkpoints()
             try:
                 yield
             finally:
@@ -226,6 +232,7 @@ class Store:
                     self._create_indexes()
                 finally:
                     self._db.execute("PRAGMA temp_store=MEMORY")
+                    self._db.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -484,8 +491,9 @@ class Store:
         with self._lock:
             return {row[0] for row in self._db.execute("SELECT id FROM imports")}
 
-    def set_import_targets(self, targets: dict[int, Iterable[str]]) -> None:
-        """Replace the resolved targets of the given import rows. Call inside a transaction."""
+    def set_import_targets(self, targets: dict[int, Iterable[str]], fresh: bool = False) -> None:
+        """Replace the resolved targets of the given import rows (``fresh``: rows that have none
+        yet, so there is nothing to clear). Call inside a transaction."""
         wanted = {path for paths in targets.values() for path in paths}
         if len(wanted) > 500:
             ids = {path: file_id for file_id, path in self._db.execute("SELECT id, path FROM files")}
@@ -495,7 +503,10 @@ class Store:
                 row = self._db.execute("SELECT id FROM files WHERE path=?", (path,)).fetchone()
                 if row:
                     ids[path] = row[0]
-        self._db.executemany("DELETE FROM import_targets WHERE import_id=?", [(import_id,) for import_id in targets])
+        if not fresh:
+            self._db.executemany(
+                "DELETE FROM import_targets WHERE import_id=?", [(import_id,) for import_id in targets]
+            )
         self._db.executemany(
             "INSERT OR IGNORE INTO import_targets VALUES (?, ?)",
             [(import_id, ids[path]) for import_id, paths in targets.items() for path in paths if path in ids],
@@ -748,9 +759,11 @@ class Store:
         with self._lock:
             self._db.execute("PRAGMA wal_autocheckpoint=0")
 
-    def checkpoint(self) -> None:
+    def checkpoint(self, passive: bool = False) -> None:
+        """Copy the write-ahead log into the database and empty it; ``passive``: copy what is
+        committed without waiting for other connections, and leave the log to be reused."""
         with self._lock:
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._db.execute(f"PRAGMA wal_checkpoint({'PASSIVE' if passive else 'TRUNCATE'})")
 
 
 def _file_row(row: tuple) -> FileRow:
