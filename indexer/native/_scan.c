@@ -43,6 +43,7 @@ typedef struct {
 typedef struct {
     PyObject_HEAD
     TSNode node;
+    PyObject *children, *tree;
 } PyNodeHead;
 
 static PyTypeObject *tree_type, *query_type, *node_type; /* handed over by bind() */
@@ -76,6 +77,7 @@ typedef struct {
     uint32_t start, end, depth, entered, size;
     int32_t parent_depth; /* depth of the nearest candidate ancestor, -1 if none */
     uint16_t symbol;
+    TSNode node; /* for running the query under it */
 } Candidate;
 
 /* Raw identifier bytes -> name id, open addressing over (offset, length) slices of the source. */
@@ -175,8 +177,10 @@ static void close_candidates(Scan *s, uint32_t depth, uint32_t entered) {
     }
 }
 
-/* One visible node: `symbol` (public), content from `start` for `size`, at query depth `depth`. */
-static int visit(Scan *s, TSSymbol symbol, Length start, Length size, uint32_t depth, uint32_t entered) {
+/* One visible node: `symbol` (public), content from `start` for `size`, at query depth `depth`;
+ * `subtree` (in the tree) and `alias` make its TSNode. */
+static int visit(Scan *s, const TSTree *tree, const Subtree *subtree, TSSymbol alias, TSSymbol symbol, Length start,
+                 Length size, uint32_t depth, uint32_t entered) {
     uint8_t flags = symbol < s->flag_count ? s->flags[symbol] : 0;
     close_candidates(s, depth, entered);
     while (s->depth_counts.size <= depth) {
@@ -206,7 +210,7 @@ static int visit(Scan *s, TSSymbol symbol, Length start, Length size, uint32_t d
         int32_t parent = -1;
         if (s->open.size > 1)
             parent = (int32_t)VEC_AT(s->candidates, Candidate, VEC_AT(s->open, uint32_t, s->open.size - 2)).depth;
-        *c = (Candidate){start.bytes, end, depth, entered, 0, parent, symbol};
+        *c = (Candidate){start.bytes, end, depth, entered, 0, parent, symbol, ts_node_new(tree, subtree, start, alias)};
         *open = (uint32_t)s->candidates.size - 1;
     }
     return 0;
@@ -230,8 +234,8 @@ static int64_t walk(Scan *s, const TSTree *tree) {
     int64_t result = -1;
     Subtree root = tree->root;
     Length start = ts_subtree_padding(root);
-    if (visit(s, ts_language_public_symbol(language, ts_subtree_symbol(root)), start, ts_subtree_size(root), 0,
-              entered++) < 0)
+    if (visit(s, tree, &tree->root, 0, ts_language_public_symbol(language, ts_subtree_symbol(root)), start,
+              ts_subtree_size(root), 0, entered++) < 0)
         goto done;
     Frame *top = vec_push(&frames);
     if (!top) goto done;
@@ -243,8 +247,8 @@ static int64_t walk(Scan *s, const TSTree *tree) {
             frames.size--;
             continue;
         }
-        const Subtree *children = ts_subtree_children(f->parent);
-        Subtree child = children[f->index];
+        const Subtree *children = ts_subtree_children(f->parent), *at = &children[f->index];
+        Subtree child = *at;
         TSSymbol alias = 0;
         if (!ts_subtree_extra(child)) {
             if (f->aliases) alias = f->aliases[f->structural];
@@ -257,7 +261,7 @@ static int64_t walk(Scan *s, const TSTree *tree) {
         if (++f->index < count) f->position = length_add(f->position, ts_subtree_padding(children[f->index]));
         if (visible) {
             TSSymbol symbol = ts_language_public_symbol(language, alias ? alias : ts_subtree_symbol(child));
-            if (visit(s, symbol, child_start, size, depth, entered++) < 0) goto done;
+            if (visit(s, tree, at, alias, symbol, child_start, size, depth, entered++) < 0) goto done;
         }
         if (ts_subtree_child_count(child)) {
             Frame *next = vec_push(&frames); /* may move the frames: f is not used after this */
@@ -378,6 +382,118 @@ done:
     PyBuffer_Release(&source);
     PyBuffer_Release(&flags);
     return result;
+}
+
+/* The max start depth k that minimises (nodes at depth <= k) + cost per candidate deeper than k,
+ * for running the query once from the root to depth k and once at each deeper candidate itself. */
+static uint32_t candidate_depth(Scan *s, long cost) {
+    size_t depths = s->depth_counts.size;
+    uint32_t *at_depth = PyMem_Calloc(depths + 1, sizeof(uint32_t));
+    if (!at_depth) return (uint32_t)(depths ? depths - 1 : 0);
+    for (size_t i = 0; i < s->candidates.size; i++) at_depth[VEC_AT(s->candidates, Candidate, i).depth]++;
+    double shallow = 0, deeper = (double)s->candidates.size, best_cost = -1;
+    uint32_t best = 0;
+    for (uint32_t k = 0; k < depths; k++) {
+        shallow += VEC_AT(s->depth_counts, uint32_t, k);
+        deeper -= at_depth[k];
+        double total = shallow + deeper * cost;
+        if (best_cost < 0 || total < best_cost) best_cost = total, best = k;
+    }
+    PyMem_Free(at_depth);
+    return best;
+}
+
+/* Appends every capture of the cursor's run to captures[capture index], as py-tree-sitter Nodes. */
+static int collect(TSQueryCursor *cursor, PyObject *tree_object, PyObject *captures) {
+    TSQueryMatch match;
+    uint32_t index;
+    while (ts_query_cursor_next_capture(cursor, &match, &index)) {
+        const TSQueryCapture *capture = &match.captures[index];
+        PyNodeHead *node = PyObject_New(PyNodeHead, node_type); /* as py-tree-sitter's node_new_internal */
+        if (!node) return -1;
+        node->node = capture->node;
+        node->children = NULL;
+        node->tree = Py_NewRef(tree_object);
+        int failed = PyList_Append(PyList_GET_ITEM(captures, capture->index), (PyObject *)node);
+        Py_DECREF(node);
+        if (failed) return -1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(scan_structure_doc,
+    "scan_structure(tree, source, flags, ignored, run_cost, query) -> (occurrences, names, captures)\n\n"
+    "scan()'s walk, then the query (a tree_sitter.Query without text predicates) run here: from the\n"
+    "root to the depth that minimises the nodes it visits plus run_cost per deeper candidate, and at\n"
+    "each deeper candidate for the patterns that start at it alone (run_cost < 0: one full run).\n"
+    "captures lists the Nodes of each capture index: the captures of one full run, in another order.");
+
+static PyObject *scan_structure(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *tree_object, *ignored, *query_object;
+    Py_buffer source, flags;
+    long run_cost;
+    if (!PyArg_ParseTuple(args, "Oy*y*O!lO", &tree_object, &source, &flags, &PyFrozenSet_Type, &ignored, &run_cost,
+                          &query_object))
+        return NULL;
+    PyObject *result = NULL, *captures = NULL;
+    TSQueryCursor *cursor = NULL;
+    Scan s = {.source = source.buf, .source_length = source.len, .flags = flags.buf, .flag_count = flags.len,
+              .ignored = ignored, .names = PyList_New(0), .ids = PyDict_New()};
+    s.occurrences.item = sizeof(Occurrence), s.candidates.item = sizeof(Candidate);
+    s.depth_counts.item = s.open.item = s.table.offsets.item = s.table.lengths.item = s.table.ids.item = 4;
+    TSTree *tree = tree_of(tree_object);
+    if (!tree || !s.names || !s.ids || !is_bound(query_object, query_type, "Query")) goto done;
+    const TSQuery *query = ((PyQueryHead *)query_object)->query;
+    if (!(s.table.slots = PyMem_Calloc(256, sizeof(uint32_t)))) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    s.table.mask = 255;
+    if (walk(&s, tree) < 0) goto done;
+    uint32_t capture_count = ts_query_capture_count(query);
+    if (!(captures = PyList_New(capture_count))) goto done;
+    for (uint32_t i = 0; i < capture_count; i++) {
+        PyObject *list = PyList_New(0);
+        if (!list) goto done;
+        PyList_SET_ITEM(captures, i, list);
+    }
+    if (!(cursor = ts_query_cursor_new())) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    uint32_t depth = run_cost < 0 ? UINT32_MAX : candidate_depth(&s, run_cost); /* < 0: no plan, one full run */
+    ts_query_cursor_set_max_start_depth(cursor, depth);
+    ts_query_cursor_exec(cursor, query, ts_tree_root_node(tree));
+    if (collect(cursor, tree_object, captures) < 0) goto done;
+    ts_query_cursor_set_max_start_depth(cursor, 0);
+    for (size_t i = 0; i < s.candidates.size; i++) {
+        Candidate *c = &VEC_AT(s.candidates, Candidate, i);
+        if (c->depth <= depth) continue;
+        ts_query_cursor_exec(cursor, query, c->node);
+        if (collect(cursor, tree_object, captures) < 0) goto done;
+    }
+    result = Py_BuildValue("(y#OO)", s.occurrences.data ? s.occurrences.data : "",
+                           (Py_ssize_t)(s.occurrences.size * sizeof(Occurrence)), s.names, captures);
+done:
+    if (cursor) ts_query_cursor_delete(cursor);
+    Py_XDECREF(captures);
+    scan_free(&s);
+    PyBuffer_Release(&source);
+    PyBuffer_Release(&flags);
+    return result;
+}
+
+PyDoc_STRVAR(has_predicates_doc, "has_predicates(query) -> whether a pattern of a tree_sitter.Query has text predicates.");
+
+static PyObject *has_predicates(PyObject *Py_UNUSED(module), PyObject *query_object) {
+    if (!is_bound(query_object, query_type, "Query")) return NULL;
+    const TSQuery *query = ((PyQueryHead *)query_object)->query;
+    for (uint32_t i = 0; i < ts_query_pattern_count(query); i++) {
+        uint32_t steps;
+        ts_query_predicates_for_pattern(query, i, &steps);
+        if (steps) Py_RETURN_TRUE;
+    }
+    Py_RETURN_FALSE;
 }
 
 static int compare_u32(const void *a, const void *b) {
@@ -786,6 +902,8 @@ static PyMethodDef methods[] = {
     {"pack", pack, METH_VARARGS, pack_doc},
     {"pattern_roots", pattern_roots, METH_O, pattern_roots_doc},
     {"definitions", definitions, METH_VARARGS, definitions_doc},
+    {"scan_structure", scan_structure, METH_VARARGS, scan_structure_doc},
+    {"has_predicates", has_predicates, METH_O, has_predicates_doc},
     {NULL, NULL, 0, NULL},
 };
 

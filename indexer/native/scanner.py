@@ -4,9 +4,11 @@ A language query (``languages/base.py``) is split in two: its plain ``(type) @re
 patterns become node types the C walk records and are disabled, which leaves the structure query
 (definitions, imports). The walk also finds the nodes where a structure pattern can start and
 picks a depth k: the structure query runs from the root with max start depth k (the tree-sitter
-query engine then skips the deep parts of the tree) and once more rooted at each candidate below
-k that no other such candidate contains. Each match starts at exactly one of those runs, so the
-captures equal one full run of the query.
+query engine then skips the deep parts of the tree), and then for the matches starting deeper.
+Run in C (a query without text predicates), that is once at each candidate below k with max start
+depth 0, visiting little more than its children; through py-tree-sitter (which evaluates the
+predicates), once rooted at each candidate below k that no other such candidate contains. Each
+match starts in exactly one run, so the captures equal one full run of the query.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ log = logging.getLogger(__name__)
 
 _REFERENCE_PATTERN = re.compile(rb"\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)\s*@reference")
 IS_REFERENCE, IS_ROOT = 1, 2  # the flag bits of _scan.c
-# What one extra query run costs, in tree nodes the query engine walks (measured on the stdlib).
+# What one extra query run costs, in tree nodes the query engine walks (measured on the stdlib):
+# through py-tree-sitter (the whole subtree under a candidate), and run in C at the candidate alone.
 RESCAN_COST = 40
+RUN_COST = 3
 
 
 @dataclass(slots=True)
@@ -42,8 +46,11 @@ class Scanner:
         self._module = module
         self.query = query  # the structure query: the language query, its reference patterns disabled
         self._flags = flags
+        # Text predicates (#eq?...) are evaluated by py-tree-sitter: such a query runs through it.
+        self._query_in_c = not module.has_predicates(query)
+        self._capture_names = [query.capture_name(index) for index in range(query.capture_count)]
         # What the plan weighs one more query run at, in tree nodes; negative: no plan, one full run.
-        self.rescan_cost = RESCAN_COST if plan else -1
+        self.rescan_cost = (RUN_COST if self._query_in_c else RESCAN_COST) if plan else -1
         self._ignored = ignored
         self._fits: bool | None = None
 
@@ -78,6 +85,12 @@ class Scanner:
         return self._fits
 
     def scan(self, tree: Tree, source: bytes) -> Scanned:
+        if self._query_in_c:
+            occurrences, names, by_index = self._module.scan_structure(
+                tree, source, self._flags, self._ignored, self.rescan_cost, self.query
+            )
+            captures = {name: nodes for name, nodes in zip(self._capture_names, by_index, strict=True) if nodes}
+            return Scanned(captures, occurrences, names)
         occurrences, names, depth, deep = self._module.scan(tree, source, self._flags, self._ignored, self.rescan_cost)
         root = tree.root_node
         cursor = QueryCursor(self.query)
