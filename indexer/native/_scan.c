@@ -332,6 +332,25 @@ static void scan_free(Scan *s) {
     PyMem_Free(s->open.data);
 }
 
+static Scan scan_new(Py_buffer *source, Py_buffer *flags, PyObject *ignored) {
+    Scan s = {.source = source->buf, .source_length = source->len, .flags = flags->buf, .flag_count = flags->len,
+              .ignored = ignored, .names = PyList_New(0), .ids = PyDict_New()};
+    s.occurrences.item = sizeof(Occurrence), s.candidates.item = sizeof(Candidate);
+    s.depth_counts.item = s.open.item = s.table.offsets.item = s.table.lengths.item = s.table.ids.item = 4;
+    return s;
+}
+
+/* The walk of scan() and scan_structure(); -1 with the error set. */
+static int scan_walk(Scan *s, const TSTree *tree) {
+    if (!s->names || !s->ids) return -1;
+    if (!(s->table.slots = PyMem_Calloc(256, sizeof(uint32_t)))) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    s->table.mask = 255;
+    return walk(s, tree) < 0 ? -1 : 0;
+}
+
 PyDoc_STRVAR(scan_doc,
     "scan(tree, source, flags, ignored, rescan_cost) -> (occurrences, names, depth, deep)\n\n"
     "flags[symbol] marks reference node types (1) and node types where a query pattern starts (2).\n"
@@ -346,18 +365,9 @@ static PyObject *scan(PyObject *Py_UNUSED(module), PyObject *args) {
     if (!PyArg_ParseTuple(args, "Oy*y*O!l", &tree_object, &source, &flags, &PyFrozenSet_Type, &ignored, &rescan_cost))
         return NULL;
     PyObject *result = NULL;
-    Scan s = {.source = source.buf, .source_length = source.len, .flags = flags.buf, .flag_count = flags.len,
-              .ignored = ignored, .names = PyList_New(0), .ids = PyDict_New()};
-    s.occurrences.item = sizeof(Occurrence), s.candidates.item = sizeof(Candidate);
-    s.depth_counts.item = s.open.item = s.table.offsets.item = s.table.lengths.item = s.table.ids.item = 4;
+    Scan s = scan_new(&source, &flags, ignored);
     TSTree *tree = tree_of(tree_object);
-    if (!tree || !s.names || !s.ids) goto done;
-    if (!(s.table.slots = PyMem_Calloc(256, sizeof(uint32_t)))) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    s.table.mask = 255;
-    if (walk(&s, tree) < 0) goto done;
+    if (!tree || scan_walk(&s, tree) < 0) goto done;
     long depth = -1;
     PyObject *deep = PyList_New(0);
     if (!deep) goto done;
@@ -437,19 +447,10 @@ static PyObject *scan_structure(PyObject *Py_UNUSED(module), PyObject *args) {
         return NULL;
     PyObject *result = NULL, *captures = NULL;
     TSQueryCursor *cursor = NULL;
-    Scan s = {.source = source.buf, .source_length = source.len, .flags = flags.buf, .flag_count = flags.len,
-              .ignored = ignored, .names = PyList_New(0), .ids = PyDict_New()};
-    s.occurrences.item = sizeof(Occurrence), s.candidates.item = sizeof(Candidate);
-    s.depth_counts.item = s.open.item = s.table.offsets.item = s.table.lengths.item = s.table.ids.item = 4;
+    Scan s = scan_new(&source, &flags, ignored);
     TSTree *tree = tree_of(tree_object);
-    if (!tree || !s.names || !s.ids || !is_bound(query_object, query_type, "Query")) goto done;
+    if (!tree || !is_bound(query_object, query_type, "Query") || scan_walk(&s, tree) < 0) goto done;
     const TSQuery *query = ((PyQueryHead *)query_object)->query;
-    if (!(s.table.slots = PyMem_Calloc(256, sizeof(uint32_t)))) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    s.table.mask = 255;
-    if (walk(&s, tree) < 0) goto done;
     uint32_t capture_count = ts_query_capture_count(query);
     if (!(captures = PyList_New(capture_count))) goto done;
     for (uint32_t i = 0; i < capture_count; i++) {
