@@ -6,12 +6,12 @@ plain picklable results (references already packed into blobs, to keep pickling 
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import resource
 from dataclasses import dataclass, field
 from multiprocessing import util
+from operator import attrgetter
 from pathlib import Path
 
 from .extract import Extractor
@@ -56,6 +56,14 @@ class FileResult:
     worker_pid: int = 0  # the worker process that produced it (0: the calling process)
     worker_peak_rss_kb: int = 0  # that process's peak resident memory so far
     worker_cpu_seconds: float = 0.0  # that process's CPU time so far (user + system)
+
+    def __reduce__(self) -> tuple:
+        """Pickled as its field values rather than a slotted dataclass's state: half the cost, both
+        ways, of the result each file sends from a worker to the parent."""
+        return FileResult, _field_values(self)
+
+
+_field_values = attrgetter(*FileResult.__slots__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +135,7 @@ def run_and_store(task: FileTask) -> FileResult:
         _pending.append(result)
         if len(_pending) >= WRITE_BATCH:
             _write_pending(wait=len(_pending) >= MAX_PENDING)
-        result = dataclasses.replace(result, parsed=None, references={}, stored=True)
+        result = FileResult(result.path, result.size, result.mtime_ns, result.hash, result.flags, stored=True)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     result.worker_pid = os.getpid()
     result.worker_peak_rss_kb = usage.ru_maxrss

@@ -59,3 +59,17 @@ def test_workers_keep_extracting_while_another_connection_holds_the_write_lock(t
         assert len(index.store.paths()) == FILES + 1  # what they held back was written before the build ended
         assert index.imports_of("pkg/m00.py")[0].targets == ("pkg/m01.py",)
         assert sum(stats.worker_cpu.values()) > 0
+
+
+def test_a_file_result_crosses_from_a_worker_with_every_field():
+    """FileResult pickles as its field values (cheaper than a slotted dataclass's state): all of them arrive."""
+    import pickle
+
+    from indexer.worker import FileResult, extract_bytes
+
+    extracted = extract_bytes("pkg/m.py", b"import os\n\n\ndef f(x):\n    return os.path.join(x)\n", 7, "digest", 4)
+    extracted.worker_pid, extracted.worker_peak_rss_kb, extracted.worker_cpu_seconds = 11, 12, 1.5
+    stored = FileResult("pkg/n.py", 3, 4, "h", 1, skipped="binary", stored=True, worker_pid=5)
+    for result in (extracted, stored):
+        assert pickle.loads(pickle.dumps(result, pickle.HIGHEST_PROTOCOL)) == result
+    assert extracted.parsed is not None and extracted.references
