@@ -31,7 +31,6 @@ BINARY_SNIFF_BYTES = 8192
 # Tree-sitter's queries take time quadratic in a tree's depth, holding the GIL (30,000 nested '(' in a Python
 # buffer: 2.9 s; 66,000: 16.6 s); no real source nests brackets anywhere near this deep.
 MAX_NESTING = 1000
-MAX_REMEMBERED_FOLDERS = 20_000  # resolved folder paths read_inside keeps (a few MB at most)
 _BRACKET_DELTA = tuple(1 if byte in b"([{" else -1 if byte in b")]}" else 0 for byte in range(256))
 _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"()[]{}")))
 
@@ -262,11 +261,6 @@ def excluded_entries(root: Path, rules: IgnoreRules, limit: int = 1000) -> tuple
     return sorted(found), False
 
 
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_IS_A_LINK = (errno.ELOOP, errno.EMLINK)  # what opening a link with O_NOFOLLOW fails with (EMLINK: FreeBSD)
-_real_folders: dict[str, str] = {}  # folder path -> its real path, as read_inside last resolved it
-
-
 class OutsideRoot(PermissionError):
     """A workspace path that leads outside the root, after symlinks; nothing of it was read."""
 
@@ -277,24 +271,12 @@ def read_inside(root: Path, rel_path: str) -> bytes:
     Checked before opening (the path resolved: a link pointing out is never even opened) and again
     after (the file the kernel actually opened), so a symlink swapped in between the check and the
     open raises OutsideRoot and yields no byte. O_NONBLOCK: a FIFO swapped in cannot make it hang.
-
-    The check before opening resolves the file's folder once per process (an lstat per path component
-    is most of a read's cost) and opens the name itself with O_NOFOLLOW; a name that is a link is
-    resolved in full. A folder swapped for a link since its resolution is caught by the check after.
     """
     base = os.fspath(root)
     absolute = os.path.join(base, rel_path) if rel_path and not os.path.isabs(rel_path) else None
-    if absolute is None or not _checked_before_opening(base, absolute):
+    if absolute is None or not _within(base, _real(absolute)):
         raise OutsideRoot(errno.EACCES, "outside the workspace", rel_path)
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(absolute, flags | _NOFOLLOW)
-    except OSError as error:
-        if error.errno not in _IS_A_LINK:
-            raise
-        if not _within(base, _real(absolute)):  # the name is a link: where it leads decides
-            raise OutsideRoot(errno.EACCES, "outside the workspace", rel_path) from None
-        fd = os.open(absolute, flags)
+    fd = os.open(absolute, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
@@ -313,22 +295,6 @@ def read_inside(root: Path, rel_path: str) -> bytes:
         return b"".join(chunks)
     finally:
         os.close(fd)
-
-
-def _checked_before_opening(base: str, absolute: str) -> bool:
-    """Whether ``absolute``'s folder resolves inside ``base`` (its last name, a link or not, is left
-    to the open). Resolved folders are remembered; a remembered answer that keeps a file out is
-    worked out again, so a folder that has since come inside is never refused on old news."""
-    folder, name = os.path.split(absolute)
-    if name in ("", ".", "..") or not _NOFOLLOW:
-        return _within(base, _real(absolute))
-    real_folder = _real_folders.get(folder)
-    if real_folder is None or not _within(base, real_folder):
-        real_folder = _real(folder)
-        if len(_real_folders) >= MAX_REMEMBERED_FOLDERS:
-            _real_folders.clear()
-        _real_folders[folder] = real_folder
-    return _within(base, real_folder)
 
 
 def _real(path: str) -> str:

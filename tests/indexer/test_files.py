@@ -105,10 +105,9 @@ def test_brackets_nested_thousands_deep_stay_out_on_disk_and_in_buffers(tmp_path
     assert [d.definition.name for d in index.definitions("open.py")] == ["f"]
 
 
-def test_a_folder_swapped_for_a_link_out_after_its_files_were_read_is_refused(tmp_path):
-    """read_inside remembers where a folder resolved; a folder replaced by a link out since then must not let
-    the outside bytes through (the check after opening refuses them), and a folder that has since come
-    inside is read, not refused on the old answer."""
+def test_a_folder_swapped_for_a_link_out_after_its_files_were_read_is_refused_before_opening(tmp_path):
+    """Every read resolves the whole path again: a folder replaced by a link out since an earlier read is
+    refused before anything outside is opened, and a folder that has since come inside is read."""
     from indexer.files import OutsideRoot, read_inside
 
     root = write_tree(tmp_path / "ws", {"pkg/util.py": "INSIDE = 1\n"}).resolve()
@@ -117,19 +116,13 @@ def test_a_folder_swapped_for_a_link_out_after_its_files_were_read_is_refused(tm
     os.rename(root / "pkg", root / "moved")
     (root / "pkg").symlink_to(outside, target_is_directory=True)
     for rel in ("pkg/util.py", "pkg/other.py"):
-        with pytest.raises(OutsideRoot, match="changed after the check"):
+        with pytest.raises(OutsideRoot) as refused:
             read_inside(root, rel)
+        assert "after the check" not in str(refused.value)
 
     (root / "pkg").unlink()  # the link out becomes a real folder inside again
     os.rename(root / "moved", root / "pkg")
     assert read_inside(root, "pkg/util.py") == b"INSIDE = 1\n"
-
-    (root / "out").symlink_to(outside, target_is_directory=True)
-    with pytest.raises(OutsideRoot, match="outside the workspace: "):
-        read_inside(root, "out/util.py")  # refused before opening
-    (root / "out").unlink()
-    os.rename(root / "pkg", root / "out")
-    assert read_inside(root, "out/util.py") == b"INSIDE = 1\n"  # a folder that came inside is read
 
 
 def test_a_file_that_is_a_link_is_read_where_it_leads_inside_and_refused_before_opening_outside(tmp_path):
