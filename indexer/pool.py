@@ -14,7 +14,8 @@ import multiprocessing
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from multiprocessing import forkserver
+from contextlib import contextmanager
+from multiprocessing import forkserver, spawn
 from multiprocessing.context import BaseContext
 from multiprocessing.pool import Pool
 
@@ -34,6 +35,35 @@ def start_fork_server() -> None:
     forkserver.ensure_running()
 
 
+_starting = threading.Lock()  # one pool starts at a time (they swap spawn's preparation data)
+
+
+@contextmanager
+def without_main_module() -> Iterator[None]:
+    """Processes started inside skip running the parent's ``__main__`` module.
+
+    A forkserver (or spawn) child first imports the parent's main module, as ``__mp_main__``, so
+    that functions defined there unpickle. Indexing workers only run ``indexer.worker``'s functions,
+    and the parent's main is the ``wholerepo`` command or a benchmark, which imports the agent and
+    what it needs: half a second of each worker's CPU before its first file, and the build's first
+    half second with both cores on imports.
+    """
+    prepared = spawn.get_preparation_data
+
+    def without_main(name: str) -> dict:
+        data = prepared(name)
+        data.pop("init_main_from_name", None)
+        data.pop("init_main_from_path", None)
+        return data
+
+    with _starting:
+        spawn.get_preparation_data = without_main
+        try:
+            yield
+        finally:
+            spawn.get_preparation_data = prepared
+
+
 class QuietPool(Pool):
     """A ``Pool`` whose worker handler sleeps until a worker exits or the pool's state changes."""
 
@@ -44,7 +74,7 @@ class QuietPool(Pool):
 class StartingPool:
     """A ``QuietPool`` started on a thread, so that its caller works meanwhile.
 
-    Starting workers waits for the fork server to import the extractors (0.3-0.6 s on one core,
+    Starting workers waits for the fork server to import the extractors (0.2-0.3 s on one core,
     the other idle), so the caller extracts files itself until the pool is up. Tasks come from one
     deque: the caller takes the smallest (parsing holds the GIL, and the starting thread needs it
     back soon), the workers get the rest, biggest first, as soon as the pool is up.
@@ -63,7 +93,8 @@ class StartingPool:
 
     def _start(self, jobs: int, func: Callable, chunksize: int, pool_args: dict) -> None:
         try:
-            self._pool = QuietPool(jobs, **pool_args)
+            with without_main_module():
+                self._pool = QuietPool(jobs, **pool_args)
             self._results = self._pool.imap_unordered(func, self._tasks, chunksize=chunksize)
         except BaseException as error:  # handed to the caller by results()
             self._error = error

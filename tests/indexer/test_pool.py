@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -91,3 +94,33 @@ def test_a_pool_that_cannot_start_raises_in_the_caller():
             list(pool.results(here=_square))
     finally:
         pool.close(finished=False)
+
+
+MAIN_SCRIPT = """
+import multiprocessing, os, sys
+if __name__ != "__main__":  # run again by a child process, as __mp_main__
+    with open(os.environ["MARK"], "a") as mark:
+        mark.write("imported")
+else:
+    from indexer.pool import QuietPool, without_main_module
+    context = multiprocessing.get_context("forkserver")
+    if sys.argv[1] == "without":
+        with without_main_module():
+            pool = QuietPool(1, context=context)
+    else:
+        pool = QuietPool(1, context=context)
+    assert pool.apply(os.getpid) != os.getpid()
+    pool.close()
+    pool.join()
+"""
+
+
+@pytest.mark.parametrize("started", ["without", "with"])
+def test_workers_started_without_the_main_module_do_not_run_it(tmp_path, started):
+    script, mark = tmp_path / "main_script.py", tmp_path / "mark"
+    script.write_text(MAIN_SCRIPT)
+    env = {**os.environ, "MARK": str(mark), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    command = [sys.executable, str(script), started]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=WAIT_S)
+    assert done.returncode == 0, done.stderr
+    assert mark.exists() == (started == "with")  # multiprocessing's own way runs it: the test can tell
