@@ -6,6 +6,9 @@ result-handler thread, its wait returns at once and it loops: in a standard-libr
 spin took 0.7 s of the parent's CPU, on the same cores the workers need. The thread only acts on
 worker exits (to replace a worker) and on state changes (close, terminate, the last task done,
 each announced through the change notifier), so that is all this pool has it wait for.
+
+``StartingPool`` starts one on a thread, its workers without the parent's ``__main__``, while the
+caller extracts the smallest files itself.
 """
 
 from __future__ import annotations
