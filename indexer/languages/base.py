@@ -39,6 +39,9 @@ def leading_comment(node: Node, source: bytes, comment_types: frozenset[str]) ->
     lines: list[str] = []
     expected_end_row = node.start_point.row
     sibling = node.prev_sibling
+    while sibling is None and node.parent is not None and node.parent.start_byte == node.start_byte:
+        node = node.parent  # the first statement of a block: a comment above it sits before the block
+        sibling = node.prev_sibling
     while sibling is not None and sibling.type in comment_types:
         if sibling.end_point.row < expected_end_row - 1:
             break

@@ -126,9 +126,12 @@ DOC_PLACES = {
         "def commented_body():\n    # a comment first\n    'then a string'\n\n"
         "def call_first():\n    print('not a doc')\n\n"
         "def escaped():\n    'tab\\there'\n\n"
-        "class Holder:\n    first = 0\n    # about the field\n    field = 1\n    other = 2  # trailing\n"
+        "class Holder:\n    # about the first\n    first = 0\n"
+        "    # about the field\n    field = 1\n    other = 2  # trailing\n"
         '    def method(self):  # trailing too\n        """Doc."""\n\n'
         "# about a module value\nvalue = 3\n"
+        "class Trailing:  # on the class line\n    def first_method(self):\n        pass\n"
+        "class Commented:\n    # about the method\n    def commented_method(self):\n        pass\n"
         "def\tspaced ( a ,\n\t\tb )\u2003->\u00a0int :\n    return a\n"
     ),
     "docs.ts": (
@@ -156,6 +159,8 @@ def test_docs_and_signatures_in_every_place_equal_pure_python(name):
         assert docs["decorated"] == "above a decorator" and docs["commented_body"] == "then a string"
         assert docs["field"] == "about the field" and docs["method"] == "Doc."
         assert docs["value"] == "about a module value" and docs["escaped"] == "tab\there"
+        assert docs["first"] == "about the first" and docs["other"] == ""  # above a block's first statement
+        assert docs["commented_method"] == "about the method" and docs["first_method"] == ""
 
 
 def test_only_plain_reference_patterns_are_taken_over():
