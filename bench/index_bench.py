@@ -126,9 +126,15 @@ def _cold_index_here(index_dir: Path) -> None:
         started, started_cpu = time.perf_counter(), cpu_seconds()
         stats = index.build()
         wall, main_cpu = time.perf_counter() - started, cpu_seconds() - started_cpu
-    figures = {"wall": wall, "main_cpu": main_cpu, "workers_cpu": sum(stats.worker_cpu.values())}
-    figures |= {"main_peak_rss_kb": peak_rss_kb()}
-    print(json.dumps(figures | {"worker_peak_rss_kb": stats.worker_peak_rss_kb, "skipped": dict(stats.skipped)}))
+    figures = {
+        "wall": wall,
+        "main_cpu": main_cpu,
+        "workers_cpu": sum(stats.worker_cpu.values()),
+        "main_peak_rss_kb": peak_rss_kb(),
+        "worker_peak_rss_kb": stats.worker_peak_rss_kb,
+        "skipped": dict(stats.skipped),
+    }
+    print(json.dumps(figures))
 
 
 def run() -> dict:

@@ -400,7 +400,7 @@ class Store:
     def _write_references(self, file_id: int, references: dict[str, bytes], fresh: bool) -> None:
         """Store a file's references; for a file already stored, only names whose occurrences changed
         are written, which spares the name index most of an editor keystroke's churn."""
-        first, end = file_id * REFS_PER_FILE, (file_id + 1) * REFS_PER_FILE
+        first, end = _ref_ids(file_id)
         old: dict[str, tuple[int, bytes]] = {}
         if not fresh:
             old = {
@@ -437,9 +437,7 @@ class Store:
 
     def _clear_contents(self, file_id: int) -> None:
         self._db.execute("DELETE FROM definitions WHERE file_id=?", (file_id,))
-        self._db.execute(
-            "DELETE FROM refs WHERE id >= ? AND id < ?", (file_id * REFS_PER_FILE, (file_id + 1) * REFS_PER_FILE)
-        )
+        self._db.execute("DELETE FROM refs WHERE id >= ? AND id < ?", _ref_ids(file_id))
         self._clear_imports(file_id)
         self._clear_chunks(file_id)
 
@@ -769,6 +767,11 @@ class Store:
         committed without waiting for other connections, and leave the log to be reused."""
         with self._lock:
             self._db.execute(f"PRAGMA wal_checkpoint({'PASSIVE' if passive else 'TRUNCATE'})")
+
+
+def _ref_ids(file_id: int) -> tuple[int, int]:
+    """The range of reference row ids a file's rows take, ``[first, end)``."""
+    return file_id * REFS_PER_FILE, (file_id + 1) * REFS_PER_FILE
 
 
 def _file_row(row: tuple) -> FileRow:
